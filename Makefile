@@ -1,0 +1,121 @@
+# uringprov - OpenSSL 3 provider that offloads private-key work to io_uring-driven worker threads.
+#
+#   make                  build/uringprov.so
+#   make test             install missing Debian packages, build, run the whole suite
+#   make demo             install missing Debian packages, build, show openssl speed with and without
+#   make bench            side-by-side benchmarks (docs/benchmarks.md)
+#   make install          into libcrypto's modulesdir (DESTDIR and PREFIX honoured)
+#   make SANITIZE=address,undefined test      make SANITIZE=thread test      make CC=clang
+#   V=1                   show the commands
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD      ?= build
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SANITIZE   ?=
+
+ifeq ($(origin CC),default)
+CC := cc
+endif
+
+OPENSSL_MODULESDIR := $(shell $(PKG_CONFIG) --variable=modulesdir libcrypto 2>/dev/null)
+# modulesdir is absolute (/usr/lib/<triplet>/ossl-modules); PREFIX moves it only when it is not /usr.
+ifeq ($(PREFIX),/usr)
+MODULESDIR ?= $(OPENSSL_MODULESDIR)
+else ifeq ($(PREFIX),/usr/local)
+MODULESDIR ?= $(OPENSSL_MODULESDIR)
+else
+MODULESDIR ?= $(PREFIX)/lib/ossl-modules
+endif
+
+DEBIAN_PACKAGES := build-essential pkg-config libssl-dev openssl liburing-dev check clang \
+                   valgrind curl haproxy nginx nghttp2-client gnuplot-nox libseccomp-dev \
+                   linux-perf
+
+WARN     := -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wstrict-prototypes \
+            -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -fPIC -fvisibility=hidden $(WARN) -Iinclude -MMD -MP \
+            $(shell $(PKG_CONFIG) --cflags libcrypto liburing 2>/dev/null)
+LIBS     := $(shell $(PKG_CONFIG) --libs libcrypto liburing 2>/dev/null) -lpthread
+SOFLAGS  := -shared -Wl,--version-script=provider/uringprov.map -Wl,-z,nodelete
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs check libssl libcrypto 2>/dev/null) -lpthread
+
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -O1
+LDFLAGS  += -fsanitize=$(SANITIZE)
+else
+SOFLAGS  += -Wl,-z,defs
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+OFFLOAD_SRC  := $(wildcard offload/*.c)
+PROVIDER_SRC := $(wildcard provider/*.c)
+OFFLOAD_OBJ  := $(OFFLOAD_SRC:%.c=$(BUILD)/%.o)
+PROVIDER_OBJ := $(PROVIDER_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC     := $(wildcard test/test_*.c)
+TEST_BIN     := $(TEST_SRC:test/%.c=$(BUILD)/test/%)
+TEST_HELPERS := $(wildcard test/helpers/*.c)
+TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
+
+MODULE := $(BUILD)/uringprov.so
+
+.PHONY: all deps test check demo bench install uninstall clean
+all: $(MODULE)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/liboffload.a: $(OFFLOAD_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $^
+
+$(MODULE): $(PROVIDER_OBJ) $(BUILD)/liboffload.a provider/uringprov.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SOFLAGS) -o $@ $(PROVIDER_OBJ) $(BUILD)/liboffload.a $(LIBS)
+
+# Unit tests link the offload library statically; provider tests load build/uringprov.so at run time.
+$(BUILD)/test/%: $(BUILD)/test/%.o $(TEST_HELPER_OBJ) $(BUILD)/liboffload.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/liboffload.a $(TEST_LIBS) $(LIBS)
+
+$(BUILD)/test/%.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags check 2>/dev/null) -Wno-missing-prototypes
+
+deps:
+	@sh test/deps.sh $(DEBIAN_PACKAGES)
+
+check: $(MODULE) $(TEST_BIN)
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh test/run-all.sh $(TEST_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh test/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh bench/run.sh
+
+install: $(MODULE)
+	install -d $(DESTDIR)$(MODULESDIR)
+	install -m 0755 $(MODULE) $(DESTDIR)$(MODULESDIR)/uringprov.so
+
+uninstall:
+	rm -f $(DESTDIR)$(MODULESDIR)/uringprov.so
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(OFFLOAD_OBJ:.o=.d) $(PROVIDER_OBJ:.o=.d) $(TEST_SRC:test/%.c=$(BUILD)/test/%.d) \
+         $(TEST_HELPER_OBJ:.o=.d)

@@ -1,0 +1,80 @@
+/*
+ * uo_offload.h - the offload library's whole public surface.
+ *
+ * offload/ runs closures ("tasks") on a pool of worker threads, each with its own io_uring. It knows
+ * nothing about RSA or EC. A caller allocates a request with room for its payload, fills the payload,
+ * and runs it: inside an OpenSSL ASYNC job the request goes to a worker and the job pauses on one
+ * eventfd per ASYNC_WAIT_CTX (or the wait ctx's callback); outside a job it runs inline or on a worker
+ * with the caller blocked, as configured. The request owns its payload, so a job that is abandoned
+ * mid-flight (its wait ctx freed) leaves nothing behind once the worker finishes.
+ */
+#ifndef UO_OFFLOAD_H
+#define UO_OFFLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct uo_pool_st UO_POOL;
+typedef struct uo_req_st UO_REQ;
+
+/* Runs on a worker thread (or inline). Returns 1 on success, <= 0 on failure. */
+typedef int uo_task_fn(void *payload);
+/* Releases what the payload owns. Runs once, on whichever thread drops the last reference. */
+typedef void uo_cleanup_fn(void *payload);
+
+enum uo_sync_mode {
+    UO_SYNC_INLINE = 0,  /* outside a job: compute on the caller's thread */
+    UO_SYNC_OFFLOAD = 1  /* outside a job: run on a worker, caller blocks */
+};
+
+typedef struct {
+    unsigned int workers;      /* 0: the number of online CPUs */
+    unsigned int queue_bound;  /* 0: UO_DEFAULT_QUEUE_BOUND */
+    int use_uring;             /* 0: plain eventfd writes, no io_uring */
+    int sync_mode;             /* enum uo_sync_mode */
+    unsigned int spin_us;      /* how long an idle worker polls before sleeping; 0: default */
+} UO_POOL_CONFIG;
+
+#define UO_DEFAULT_QUEUE_BOUND 1024
+#define UO_DEFAULT_SPIN_US 50
+#define UO_MAX_BATCH 8
+
+typedef struct {
+    uint64_t offloaded;   /* requests run on a worker */
+    uint64_t inline_runs; /* requests run on the caller's thread by choice (sync mode inline) */
+    uint64_t fallbacks;   /* requests that wanted a worker but ran inline (queue full, no fd, no threads) */
+    uint64_t pauses;      /* ASYNC_pause_job calls */
+    uint64_t inflight;    /* requests submitted and not yet completed */
+    uint64_t live_reqs;   /* requests allocated and not yet freed */
+    uint64_t live_waiters; /* per-wait-ctx eventfd holders not yet closed */
+    unsigned int workers; /* worker threads running in this process (0 before first use) */
+    int uring;            /* 1 when the workers use io_uring, 0 for the plain-eventfd fallback */
+} UO_POOL_STATS;
+
+/* The pool starts no thread: threads and rings are created on first use, in each process. */
+UO_POOL *uo_pool_new(const UO_POOL_CONFIG *cfg);
+/* Stops the workers after they finish every queued request; frees the pool. */
+void uo_pool_free(UO_POOL *pool);
+void uo_pool_get_stats(UO_POOL *pool, UO_POOL_STATS *st);
+
+/*
+ * kind tags requests that a batch backend could take together (up to UO_MAX_BATCH of one kind).
+ * The payload is zeroed, 16-byte aligned, and wiped with OPENSSL_cleanse when the request is freed.
+ */
+UO_REQ *uo_req_new(UO_POOL *pool, unsigned int kind, uo_task_fn *fn, uo_cleanup_fn *cleanup,
+                   size_t payload_size);
+void *uo_req_payload(UO_REQ *req);
+/*
+ * Runs the task as the calling context dictates and returns its result. Errors that the task left
+ * on a worker's error queue are raised again on the caller's queue. Never call twice on one request.
+ */
+int uo_req_run(UO_REQ *req);
+/* 1 if the task ran on a worker thread. */
+int uo_req_was_offloaded(const UO_REQ *req);
+/* Drops the caller's reference. */
+void uo_req_free(UO_REQ *req);
+
+/* Environment variable that forces the plain-eventfd fallback (any value but "0"). */
+#define UO_ENV_NO_URING "URINGPROV_NO_URING"
+
+#endif

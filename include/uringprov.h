@@ -1,0 +1,238 @@
+/*
+ * uringprov.h - the provider's umbrella header: the provider context, keys, the inner operation
+ * runner, errors and the algorithm descriptors that every provider/ file shares.
+ *
+ * The math is done by an inner OSSL_LIB_CTX that loads OpenSSL's default provider. uringprov's own
+ * objects wrap inner ones: a key holds an inner EVP_PKEY, an operation context an inner EVP_PKEY_CTX
+ * or EVP_MD_CTX. Parameters pass through to the inner objects, so uringprov accepts and returns
+ * exactly what the default provider does. Private-key work runs through offload/.
+ */
+#ifndef URINGPROV_H
+#define URINGPROV_H
+
+#include <stddef.h>
+
+#include <openssl/core.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "uo_log.h"
+#include "uo_offload.h"
+
+#define UO_NAME "uringprov"
+#define UO_VERSION "0.1.0"
+#define UO_PROPS "provider=uringprov"
+
+#define UO_UNUSED __attribute__((unused))
+
+/* Declares a dispatch callback with OpenSSL's typedef, so the compiler checks its signature. */
+#define UO_DECL(type, prefix, name) static OSSL_FUNC_##type##_##name##_fn prefix##_##name
+
+/* Operation classes; the `offload` configuration key chooses which of them go to the workers. */
+enum {
+    UO_OP_SIGN = 1 << 0,
+    UO_OP_VERIFY = 1 << 1,
+    UO_OP_DECRYPT = 1 << 2,
+    UO_OP_ENCRYPT = 1 << 3,
+    UO_OP_DERIVE = 1 << 4,
+    UO_OP_KEYGEN = 1 << 5,
+};
+#define UO_OP_PRIVATE (UO_OP_SIGN | UO_OP_DECRYPT | UO_OP_DERIVE | UO_OP_KEYGEN)
+#define UO_OP_ALL (UO_OP_PRIVATE | UO_OP_VERIFY | UO_OP_ENCRYPT)
+
+/* Key families served; each indexes the provider context's table of inner algorithms. */
+enum uo_family {
+    UO_FAM_RSA = 0,
+    UO_FAM_RSA_PSS,
+    UO_FAM_EC,
+    UO_FAM_X25519,
+    UO_FAM_X448,
+    UO_FAM_ED25519,
+    UO_FAM_ED448,
+    UO_FAM_COUNT
+};
+
+/* Inner algorithms fetched once at init from the inner library context. NULL where none. */
+typedef struct {
+    EVP_KEYMGMT *keymgmt;
+    EVP_SIGNATURE *signature;
+    EVP_ASYM_CIPHER *cipher;
+    EVP_KEYEXCH *exchange;
+} UO_INNER_ALGS;
+
+typedef struct uo_provctx_st {
+    const OSSL_CORE_HANDLE *handle;
+    OSSL_LIB_CTX *libctx;          /* inner: loads "default" and does the math */
+    OSSL_PROVIDER *deflt;
+    UO_POOL *pool;
+    unsigned int offload_ops;      /* UO_OP_* */
+    UO_INNER_ALGS inner[UO_FAM_COUNT];
+} UO_PROVCTX;
+
+/* Family descriptor: what a key of that family needs beyond the shared code. */
+typedef struct uo_keytype_st {
+    enum uo_family family;
+    const char *name;               /* inner keymgmt name, e.g. "RSA", "RSA-PSS", "EC", "X25519" */
+    const char *op_name;            /* name answered to query_operation_name, NULL: none */
+    const char *pub_param;          /* present when the key has its public part */
+    const char *priv_param;         /* present when the key has its private part */
+    int pub_is_bn;                  /* pub_param/priv_param are BIGNUMs (RSA) or octet strings */
+    int priv_is_bn;
+    const OSSL_PARAM *(*import_types)(int selection);
+} UO_KEYTYPE;
+
+/* uringprov's keydata. */
+typedef struct uo_key_st {
+    UO_PROVCTX *pc;
+    const UO_KEYTYPE *type;
+    EVP_PKEY *pkey;                 /* inner; NULL while empty */
+    int has_pub;
+    int has_priv;
+    size_t max_size;                /* largest signature/ciphertext/secret, 0 if unknown */
+} UO_KEY;
+
+UO_KEY *uo_key_new(UO_PROVCTX *pc, const UO_KEYTYPE *type);
+/* Takes ownership of pkey and works out what the key holds. */
+int uo_key_set_pkey(UO_KEY *key, EVP_PKEY *pkey);
+
+/* ---- generic keymgmt callbacks shared by every family (provider/kmgmt.c) ------------------ */
+OSSL_FUNC_keymgmt_free_fn uo_kmgmt_free;
+OSSL_FUNC_keymgmt_has_fn uo_kmgmt_has;
+OSSL_FUNC_keymgmt_match_fn uo_kmgmt_match;
+OSSL_FUNC_keymgmt_validate_fn uo_kmgmt_validate;
+OSSL_FUNC_keymgmt_import_fn uo_kmgmt_import;
+OSSL_FUNC_keymgmt_export_fn uo_kmgmt_export;
+OSSL_FUNC_keymgmt_get_params_fn uo_kmgmt_get_params;
+OSSL_FUNC_keymgmt_set_params_fn uo_kmgmt_set_params;
+OSSL_FUNC_keymgmt_dup_fn uo_kmgmt_dup;
+OSSL_FUNC_keymgmt_load_fn uo_kmgmt_load;
+OSSL_FUNC_keymgmt_gen_set_params_fn uo_kmgmt_gen_set_params;
+OSSL_FUNC_keymgmt_gen_settable_params_fn uo_kmgmt_gen_settable_params;
+OSSL_FUNC_keymgmt_gen_set_template_fn uo_kmgmt_gen_set_template;
+OSSL_FUNC_keymgmt_gen_fn uo_kmgmt_gen;
+OSSL_FUNC_keymgmt_gen_cleanup_fn uo_kmgmt_gen_cleanup;
+void *uo_kmgmt_gen_init(UO_PROVCTX *pc, const UO_KEYTYPE *type, int selection,
+                        const OSSL_PARAM params[]);
+const OSSL_PARAM *uo_kmgmt_gettable(UO_PROVCTX *pc, enum uo_family fam);
+const OSSL_PARAM *uo_kmgmt_settable(UO_PROVCTX *pc, enum uo_family fam);
+
+/* ---- inner operations, offloaded or not (provider/op.c) ----------------------------------- */
+enum uo_iop {
+    UO_IOP_SIGN,                 /* EVP_PKEY_sign(pctx, out, in) */
+    UO_IOP_VERIFY,               /* EVP_PKEY_verify(pctx, sig=in, tbs=in2) */
+    UO_IOP_VERIFY_RECOVER,       /* EVP_PKEY_verify_recover(pctx, out, in) */
+    UO_IOP_ENCRYPT,              /* EVP_PKEY_encrypt(pctx, out, in) */
+    UO_IOP_DECRYPT,              /* EVP_PKEY_decrypt(pctx, out, in) */
+    UO_IOP_DERIVE,               /* EVP_PKEY_derive(pctx, out) */
+    UO_IOP_DIGEST_SIGN_FINAL,    /* EVP_DigestSignFinal(mdctx, out) */
+    UO_IOP_DIGEST_VERIFY_FINAL,  /* EVP_DigestVerifyFinal(mdctx, sig=in) */
+    UO_IOP_DIGEST_SIGN,          /* EVP_DigestSign(mdctx, out, in) */
+    UO_IOP_DIGEST_VERIFY,        /* EVP_DigestVerify(mdctx, sig=in, tbs=in2) */
+    UO_IOP_KEYGEN,               /* EVP_PKEY_generate(pctx, &genkey) */
+};
+
+typedef struct {
+    enum uo_iop iop;
+    EVP_PKEY_CTX *pctx;
+    EVP_MD_CTX *mdctx;
+    const unsigned char *in;
+    size_t inlen;
+    const unsigned char *in2;
+    size_t in2len;
+    unsigned char *out;
+    size_t outlen;               /* in: the capacity of out; out: the length written */
+    EVP_PKEY *genkey;            /* KEYGEN: the result, owned by the caller on success */
+} UO_OP;
+
+/*
+ * Runs op, on a worker when its class (UO_OP_*) is offloaded, else on this thread. Inputs are
+ * copied and outputs written to request-owned memory and copied back, so that a caller that goes
+ * away mid-flight leaves the worker nothing freed to touch. Returns the inner call's result.
+ */
+int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op);
+
+/* ---- operation contexts shared by signature, asym cipher and key exchange (provider/opctx.c) */
+typedef struct uo_opctx_st {
+    UO_PROVCTX *pc;
+    enum uo_family family;
+    int operation;               /* EVP_PKEY_OP_* of the last init, 0 before */
+    EVP_PKEY *pkey;              /* inner key, referenced */
+    size_t max_size;
+    EVP_PKEY_CTX *pctx;          /* inner; owned unless it belongs to mdctx */
+    EVP_MD_CTX *mdctx;           /* inner digest-sign/verify context */
+    EVP_PKEY *peer;              /* key exchange: inner peer key, referenced */
+} UO_OPCTX;
+
+UO_OPCTX *uo_opctx_new(UO_PROVCTX *pc, enum uo_family family);
+void uo_opctx_free(UO_OPCTX *ctx);
+UO_OPCTX *uo_opctx_dup(const UO_OPCTX *src);
+/* (Re)initialises ctx->pctx for operation on key (NULL: keep the current key). */
+int uo_opctx_init(UO_OPCTX *ctx, UO_KEY *key, int operation, const OSSL_PARAM params[]);
+/* Digest sign/verify init on the inner side; key NULL reuses the current key. */
+int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdname,
+                         const char *props, const OSSL_PARAM params[]);
+/* The inner EVP_PKEY_CTX that parameters go to, or NULL before init. */
+EVP_PKEY_CTX *uo_opctx_param_target(const UO_OPCTX *ctx);
+int uo_opctx_set_params(UO_OPCTX *ctx, const OSSL_PARAM params[]);
+int uo_opctx_get_params(UO_OPCTX *ctx, OSSL_PARAM params[]);
+
+/* ---- signature callbacks shared by RSA, ECDSA and EdDSA (provider/signature.c) ------------ */
+OSSL_FUNC_signature_freectx_fn uo_sig_freectx;
+OSSL_FUNC_signature_dupctx_fn uo_sig_dupctx;
+OSSL_FUNC_signature_sign_init_fn uo_sig_sign_init;
+OSSL_FUNC_signature_sign_fn uo_sig_sign;
+OSSL_FUNC_signature_verify_init_fn uo_sig_verify_init;
+OSSL_FUNC_signature_verify_fn uo_sig_verify;
+OSSL_FUNC_signature_verify_recover_init_fn uo_sig_verify_recover_init;
+OSSL_FUNC_signature_verify_recover_fn uo_sig_verify_recover;
+OSSL_FUNC_signature_digest_sign_init_fn uo_sig_digest_sign_init;
+OSSL_FUNC_signature_digest_sign_update_fn uo_sig_digest_sign_update;
+OSSL_FUNC_signature_digest_sign_final_fn uo_sig_digest_sign_final;
+OSSL_FUNC_signature_digest_verify_init_fn uo_sig_digest_verify_init;
+OSSL_FUNC_signature_digest_verify_update_fn uo_sig_digest_verify_update;
+OSSL_FUNC_signature_digest_verify_final_fn uo_sig_digest_verify_final;
+OSSL_FUNC_signature_digest_sign_fn uo_sig_digest_sign;
+OSSL_FUNC_signature_digest_verify_fn uo_sig_digest_verify;
+OSSL_FUNC_signature_get_ctx_params_fn uo_sig_get_ctx_params;
+OSSL_FUNC_signature_set_ctx_params_fn uo_sig_set_ctx_params;
+OSSL_FUNC_signature_get_ctx_md_params_fn uo_sig_get_ctx_md_params;
+OSSL_FUNC_signature_set_ctx_md_params_fn uo_sig_set_ctx_md_params;
+OSSL_FUNC_signature_gettable_ctx_md_params_fn uo_sig_gettable_ctx_md_params;
+OSSL_FUNC_signature_settable_ctx_md_params_fn uo_sig_settable_ctx_md_params;
+const OSSL_PARAM *uo_sig_gettable(UO_PROVCTX *pc, enum uo_family fam);
+const OSSL_PARAM *uo_sig_settable(UO_PROVCTX *pc, enum uo_family fam);
+/* Caps a caller's output capacity at what the key can produce, so requests stay small. */
+size_t uo_out_capacity(const UO_OPCTX *ctx, size_t outsize);
+
+/* ---- errors (provider/uringprov.c) --------------------------------------------------------- */
+enum uo_reason {
+    UO_R_INIT_FAILED = 1,
+    UO_R_MALLOC_FAILURE,
+    UO_R_INVALID_KEY,
+    UO_R_MISSING_KEY,
+    UO_R_MISSING_PRIVATE_KEY,
+    UO_R_KEY_TYPE_MISMATCH,
+    UO_R_BAD_PARAMETER,
+    UO_R_OPERATION_NOT_INITIALIZED,
+    UO_R_OPERATION_FAILED,
+    UO_R_OUTPUT_BUFFER_TOO_SMALL,
+    UO_R_NULL_ARGUMENT,
+    UO_R_UNSUPPORTED,
+    UO_R_OFFLOAD_FAILED,
+};
+
+void uo_raise(const UO_PROVCTX *pc, const char *file, int line, const char *func, int reason,
+              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+#define UO_RAISE(pc, reason) uo_raise((pc), __FILE__, __LINE__, __func__, (reason), NULL)
+#define UO_RAISE_DATA(pc, reason, ...) \
+    uo_raise((pc), __FILE__, __LINE__, __func__, (reason), __VA_ARGS__)
+
+/* ---- dispatch tables, one per algorithm and operation ------------------------------------- */
+extern const OSSL_DISPATCH uo_rsa_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_rsapss_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_rsa_signature_functions[];
+extern const OSSL_DISPATCH uo_rsa_asym_cipher_functions[];
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * offload_local.h - internals shared by the offload library's files; nothing outside offload/ sees
+ * these. pool.c owns the workers, their rings and the queue; req.c owns requests, waiters and the
+ * ASYNC glue.
+ */
+#ifndef UO_OFFLOAD_LOCAL_H
+#define UO_OFFLOAD_LOCAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "uo_offload.h"
+
+/* A cache line, so that counters written by workers do not share one with the caller's state. */
+#define UO_CACHELINE 64
+
+enum uo_req_state { UO_REQ_NEW = 0, UO_REQ_QUEUED, UO_REQ_DONE };
+
+/*
+ * One per ASYNC_WAIT_CTX: the eventfd the application polls. The wait ctx holds one reference
+ * (dropped by its cleanup callback); each request in flight holds one; each io_uring write in the
+ * kernel holds one. The fd is closed only when the last one goes, so no worker ever writes to a
+ * closed or reused fd.
+ */
+struct uo_waiter {
+    atomic_int refs;
+    int fd;
+    unsigned int fork_gen;    /* process generation that created the fd */
+    uint64_t one;             /* source buffer of io_uring writes; lives while refs are held */
+    _Atomic(UO_REQ *) pending; /* the request the job waits on; the job's thread sets it */
+};
+
+struct uo_errrec {
+    unsigned long code;
+    const char *file;
+    const char *func;
+    int line;
+    char data[160];
+};
+#define UO_MAX_ERRS 4
+
+struct uo_req_st {
+    atomic_int refs;
+    atomic_int state;         /* enum uo_req_state; futex word for blocked callers */
+    atomic_int blocked;       /* a caller sleeps on state */
+    int result;
+    int offloaded;
+    unsigned int kind;
+    UO_POOL *pool;
+    uo_task_fn *fn;
+    uo_cleanup_fn *cleanup;
+    struct uo_waiter *waiter; /* fd mode: signalled on completion */
+    int (*cb)(void *);        /* callback mode: called on completion, from the worker */
+    void *cbarg;
+    UO_REQ *next;
+    struct uo_errrec *errs;   /* worker's errors, replayed on the caller's thread */
+    int nerrs;
+    size_t payload_size;
+    _Alignas(16) unsigned char payload[];
+};
+
+struct uo_engine;
+
+struct uo_pool_st {
+    UO_POOL_CONFIG cfg;
+    _Atomic(struct uo_engine *) eng;
+    atomic_int warned_nofd;
+    atomic_int warned_full;
+    _Alignas(UO_CACHELINE) atomic_uint_fast64_t offloaded;
+    atomic_uint_fast64_t inline_runs;
+    atomic_uint_fast64_t fallbacks;
+    atomic_uint_fast64_t pauses;
+    atomic_int_fast64_t inflight;
+};
+
+/* Live object counts for tests: a freed wait ctx must leave nothing behind. */
+extern atomic_int_fast64_t uo_live_reqs;
+extern atomic_int_fast64_t uo_live_waiters;
+
+unsigned int uo_fork_generation(void);
+/* The engine of this process, created on first use; NULL when no worker can run. */
+struct uo_engine *uo_engine_get(UO_POOL *pool);
+/* Queues the request; 0 when the queue is full. Takes the worker's reference on success. */
+int uo_engine_submit(struct uo_engine *eng, UO_REQ *req);
+void uo_engine_stop(struct uo_engine *eng);
+unsigned int uo_engine_workers(const struct uo_engine *eng);
+int uo_engine_uring(const struct uo_engine *eng);
+
+/* req.c, called by workers */
+void uo_req_execute(UO_REQ *req);
+void uo_req_release(UO_REQ *req);
+void uo_waiter_ref(struct uo_waiter *w);
+void uo_waiter_release(struct uo_waiter *w);
+
+#endif

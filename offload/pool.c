@@ -1,0 +1,535 @@
+/*
+ * pool.c - the worker pool: one bounded queue shared by the workers, and one io_uring per worker.
+ *
+ * A caller pushes a request under a mutex and wakes a worker only if one is asleep, so submitting to
+ * a busy pool costs no syscall. A worker takes up to UO_MAX_BATCH requests of one kind at a time (the
+ * door left open for a multi-buffer backend), runs them, and announces each completion by queueing
+ * an 8-byte write to the job's eventfd on its ring. Writes that complete close together go to the
+ * kernel in one io_uring_submit. After its last request a worker polls the queue for a bounded time
+ * (UO_DEFAULT_SPIN_US) to spare the next request a wake-up, then sleeps in io_uring_submit_and_wait
+ * on a read of its wake eventfd: an idle pool uses no CPU.
+ *
+ * Without io_uring (ENOSYS, EPERM, kernel.io_uring_disabled, URINGPROV_NO_URING) the same loop uses
+ * write() for completions and a blocking read() of the wake eventfd to sleep.
+ *
+ * Threads and rings belong to the process that made them: after fork() the engine is made anew on
+ * first use and the parent's is left untouched (its threads do not exist in the child).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <liburing.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/futex.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "offload_local.h"
+#include "uo_log.h"
+
+#define WAKE_TAG 1ULL          /* user_data of the wake read; waiters are 8-aligned pointers */
+#define RING_ENTRIES 64
+#define FLUSH_AFTER_NS 50000   /* longest a finished request's notification waits for company */
+
+struct uo_worker {
+    struct uo_engine *eng;
+    pthread_t thread;
+    unsigned int idx;
+    int started;
+    int wake_fd;
+    atomic_int sleeping;       /* 0 awake, 1 asleep, 2 asleep and a wake is on its way */
+    int have_ring;
+    struct io_uring ring;
+    uint64_t wake_buf;
+    unsigned int unsubmitted;  /* prepared SQEs not yet submitted */
+    unsigned int writes_out;   /* writes in the kernel, each holding a waiter reference */
+    uint64_t first_unsubmitted_ns;
+} __attribute__((aligned(UO_CACHELINE)));
+
+struct uo_engine {
+    UO_POOL *pool;
+    unsigned int gen;
+    unsigned int nworkers;
+    struct uo_worker *workers;
+    int uring;
+    atomic_int stop;
+    pthread_mutex_t lock;
+    UO_REQ **q;
+    unsigned int qcap, qhead;
+    atomic_uint qcount;        /* read without the lock by spinning workers */
+};
+
+/* ---- process generation, bumped in the child after fork ------------------------------------- */
+
+static atomic_uint fork_gen = 1;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&fork_gen, 1);
+}
+
+static void atfork_setup(void)
+{
+    /* Handlers of a dlopen()ed object go away with it in glibc; the module is also -z nodelete. */
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+unsigned int uo_fork_generation(void)
+{
+    return atomic_load_explicit(&fork_gen, memory_order_relaxed);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+/* ---- completions --------------------------------------------------------------------------- */
+
+static void reap(struct uo_worker *w)
+{
+    struct io_uring_cqe *cqe;
+    unsigned int head, n = 0;
+
+    io_uring_for_each_cqe(&w->ring, head, cqe) {
+        n++;
+        if (cqe->user_data == WAKE_TAG) {
+            struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+            /* Re-arm now; it reaches the kernel with the next submit. */
+            if (sqe != NULL) {
+                io_uring_prep_read(sqe, w->wake_fd, &w->wake_buf, sizeof(w->wake_buf), 0);
+                io_uring_sqe_set_data64(sqe, WAKE_TAG);
+                w->unsubmitted++;
+            }
+        } else {
+            struct uo_waiter *wt = (struct uo_waiter *)(uintptr_t)cqe->user_data;
+
+            if (cqe->res < 0)
+                UO_LOG(1, "eventfd write failed: %s", strerror(-cqe->res));
+            w->writes_out--;
+            uo_waiter_release(wt);
+        }
+    }
+    io_uring_cq_advance(&w->ring, n);
+}
+
+static void flush(struct uo_worker *w)
+{
+    if (w->unsubmitted == 0)
+        return;
+    for (;;) {
+        int rc = io_uring_submit(&w->ring);
+
+        if (rc >= 0 || (rc != -EINTR && rc != -EAGAIN && rc != -EBUSY))
+            break;
+        reap(w);
+    }
+    w->unsubmitted = 0;
+    reap(w);
+}
+
+static void notify(struct uo_worker *w, struct uo_waiter *wt)
+{
+    struct io_uring_sqe *sqe;
+
+    if (!w->have_ring) {
+        ssize_t rc;
+
+        do {
+            rc = write(wt->fd, &wt->one, sizeof(wt->one));
+        } while (rc < 0 && errno == EINTR);
+        if (rc < 0)
+            UO_LOG(1, "eventfd write failed: %s", strerror(errno));
+        uo_waiter_release(wt);
+        return;
+    }
+    while ((sqe = io_uring_get_sqe(&w->ring)) == NULL)
+        flush(w);
+    io_uring_prep_write(sqe, wt->fd, &wt->one, sizeof(wt->one), 0);
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)wt);
+    if (w->unsubmitted++ == 0)
+        w->first_unsubmitted_ns = now_ns();
+    w->writes_out++;
+}
+
+static void futex_wake(atomic_int *addr)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void complete(struct uo_worker *w, UO_REQ *req)
+{
+    UO_POOL *pool = req->pool;
+
+    if (req->cb != NULL) {
+        atomic_store(&req->state, UO_REQ_DONE);
+        req->cb(req->cbarg);
+    } else if (req->waiter != NULL) {
+        struct uo_waiter *wt = req->waiter;
+
+        uo_waiter_ref(wt); /* for the write; the job may free the request once it sees DONE */
+        atomic_store(&req->state, UO_REQ_DONE);
+        notify(w, wt);
+    } else {
+        atomic_store(&req->state, UO_REQ_DONE);
+    }
+    if (atomic_load(&req->blocked))
+        futex_wake(&req->state);
+    atomic_fetch_sub(&pool->inflight, 1);
+    uo_req_release(req);
+}
+
+/* ---- queue --------------------------------------------------------------------------------- */
+
+int uo_engine_submit(struct uo_engine *eng, UO_REQ *req)
+{
+    unsigned int i;
+
+    pthread_mutex_lock(&eng->lock);
+    if (atomic_load_explicit(&eng->qcount, memory_order_relaxed) >= eng->qcap) {
+        pthread_mutex_unlock(&eng->lock);
+        return 0;
+    }
+    atomic_fetch_add(&req->refs, 1); /* the worker's */
+    atomic_store_explicit(&req->state, UO_REQ_QUEUED, memory_order_relaxed);
+    eng->q[(eng->qhead + atomic_load_explicit(&eng->qcount, memory_order_relaxed)) % eng->qcap] = req;
+    atomic_fetch_add(&eng->qcount, 1);
+    pthread_mutex_unlock(&eng->lock);
+
+    /* Pairs with the worker's store to sleeping and its re-check of qcount (both seq_cst). */
+    atomic_thread_fence(memory_order_seq_cst);
+    for (i = 0; i < eng->nworkers; i++) {
+        struct uo_worker *w = &eng->workers[i];
+        int expect = 1;
+
+        if (atomic_compare_exchange_strong(&w->sleeping, &expect, 2)) {
+            eventfd_write(w->wake_fd, 1);
+            break;
+        }
+    }
+    return 1;
+}
+
+static unsigned int pop_batch(struct uo_engine *eng, UO_REQ **out)
+{
+    unsigned int n = 0, avail, max;
+
+    if (atomic_load_explicit(&eng->qcount, memory_order_relaxed) == 0)
+        return 0;
+    pthread_mutex_lock(&eng->lock);
+    avail = atomic_load_explicit(&eng->qcount, memory_order_relaxed);
+    /* Take a fair share so that the other workers are not left idle. */
+    max = avail / eng->nworkers;
+    if (max < 1)
+        max = 1;
+    if (max > UO_MAX_BATCH)
+        max = UO_MAX_BATCH;
+    while (n < avail && n < max) {
+        UO_REQ *req = eng->q[eng->qhead];
+
+        if (n > 0 && req->kind != out[0]->kind)
+            break;
+        out[n++] = req;
+        eng->qhead = (eng->qhead + 1) % eng->qcap;
+    }
+    atomic_fetch_sub(&eng->qcount, n);
+    pthread_mutex_unlock(&eng->lock);
+    return n;
+}
+
+/* ---- workers ------------------------------------------------------------------------------- */
+
+static void worker_sleep(struct uo_worker *w)
+{
+    struct uo_engine *eng = w->eng;
+
+    atomic_store(&w->sleeping, 1);
+    if (atomic_load(&eng->qcount) != 0 || atomic_load(&eng->stop)) {
+        atomic_store(&w->sleeping, 0);
+        return;
+    }
+    if (w->have_ring) {
+        int rc;
+
+        w->unsubmitted = 0;
+        rc = io_uring_submit_and_wait(&w->ring, 1);
+        if (rc < 0 && rc != -EINTR && rc != -ETIME)
+            UO_LOG(1, "io_uring_submit_and_wait: %s", strerror(-rc));
+        reap(w);
+    } else {
+        eventfd_t v;
+
+        eventfd_read(w->wake_fd, &v);
+    }
+    atomic_store(&w->sleeping, 0);
+}
+
+static int queue_idle_spin(struct uo_worker *w, uint64_t spin_ns)
+{
+    struct uo_engine *eng = w->eng;
+    uint64_t end = now_ns() + spin_ns;
+    unsigned int i = 0;
+
+    while (atomic_load_explicit(&eng->qcount, memory_order_relaxed) == 0) {
+        if (atomic_load_explicit(&eng->stop, memory_order_relaxed))
+            return 0;
+        cpu_relax();
+        if ((++i & 63) == 0 && now_ns() >= end)
+            return 0;
+    }
+    return 1;
+}
+
+static void *worker_main(void *arg)
+{
+    struct uo_worker *w = arg;
+    struct uo_engine *eng = w->eng;
+    uint64_t spin_ns = (uint64_t)(eng->pool->cfg.spin_us ? eng->pool->cfg.spin_us
+                                                         : UO_DEFAULT_SPIN_US) * 1000ULL;
+    UO_REQ *batch[UO_MAX_BATCH];
+
+    if (w->have_ring) {
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+        io_uring_prep_read(sqe, w->wake_fd, &w->wake_buf, sizeof(w->wake_buf), 0);
+        io_uring_sqe_set_data64(sqe, WAKE_TAG);
+        w->unsubmitted++;
+        flush(w);
+    }
+    for (;;) {
+        unsigned int i, n = pop_batch(eng, batch);
+
+        if (n == 0) {
+            if (w->have_ring)
+                flush(w);
+            if (atomic_load(&eng->stop))
+                break;
+            if (spin_ns > 0 && queue_idle_spin(w, spin_ns))
+                continue;
+            worker_sleep(w);
+            continue;
+        }
+        for (i = 0; i < n; i++) {
+            uo_req_execute(batch[i]);
+            complete(w, batch[i]);
+            if (w->unsubmitted > 0
+                && (i + 1 == n || now_ns() - w->first_unsubmitted_ns >= FLUSH_AFTER_NS))
+                flush(w);
+        }
+    }
+    if (w->have_ring) {
+        /* Every write must land before its waiter reference (and maybe its fd) goes. */
+        while (w->writes_out > 0) {
+            struct io_uring_cqe *cqe;
+
+            flush(w);
+            if (w->writes_out > 0 && io_uring_wait_cqe(&w->ring, &cqe) == 0)
+                reap(w);
+        }
+    }
+    OPENSSL_thread_stop();
+    return NULL;
+}
+
+static int worker_ring_init(struct uo_worker *w)
+{
+    struct io_uring_params p;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+#ifdef IORING_SETUP_COOP_TASKRUN
+    p.flags |= IORING_SETUP_COOP_TASKRUN;
+#endif
+    rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
+    if (rc == -EINVAL) {
+        memset(&p, 0, sizeof(p));
+        rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
+    }
+    return rc;
+}
+
+static int uring_usable(const UO_POOL *pool)
+{
+    const char *env = getenv(UO_ENV_NO_URING);
+    struct io_uring probe;
+    int rc;
+
+    if (!pool->cfg.use_uring) {
+        UO_LOG(1, "io_uring switched off by configuration; using plain eventfd writes");
+        return 0;
+    }
+    if (env != NULL && *env != '\0' && strcmp(env, "0") != 0) {
+        UO_LOG(1, "io_uring switched off by %s; using plain eventfd writes", UO_ENV_NO_URING);
+        return 0;
+    }
+    rc = io_uring_queue_init(2, &probe, 0);
+    if (rc < 0) {
+        UO_LOG(1, "io_uring unavailable (%s); falling back to plain eventfd writes", strerror(-rc));
+        return 0;
+    }
+    io_uring_queue_exit(&probe);
+    return 1;
+}
+
+static unsigned int default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n > 0 ? (unsigned int)n : 1;
+}
+
+static struct uo_engine *engine_new(UO_POOL *pool, unsigned int gen)
+{
+    struct uo_engine *eng = calloc(1, sizeof(*eng));
+    unsigned int i, want = pool->cfg.workers ? pool->cfg.workers : default_workers();
+    sigset_t all, old;
+
+    if (eng == NULL)
+        return NULL;
+    eng->pool = pool;
+    eng->gen = gen;
+    eng->qcap = pool->cfg.queue_bound ? pool->cfg.queue_bound : UO_DEFAULT_QUEUE_BOUND;
+    eng->q = calloc(eng->qcap, sizeof(*eng->q));
+    eng->workers = calloc(want, sizeof(*eng->workers));
+    if (eng->q == NULL || eng->workers == NULL) {
+        free(eng->q);
+        free(eng->workers);
+        free(eng);
+        return NULL;
+    }
+    pthread_mutex_init(&eng->lock, NULL);
+    eng->uring = uring_usable(pool);
+
+    /* Workers take no signal meant for the application. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (i = 0; i < want; i++) {
+        struct uo_worker *w = &eng->workers[eng->nworkers];
+        char name[16];
+        int rc;
+
+        w->eng = eng;
+        w->idx = eng->nworkers;
+        w->wake_fd = eventfd(0, EFD_CLOEXEC);
+        if (w->wake_fd < 0) {
+            UO_LOG(1, "worker %u: eventfd: %s", i, strerror(errno));
+            break;
+        }
+        if (eng->uring) {
+            rc = worker_ring_init(w);
+            if (rc < 0) {
+                UO_LOG(1, "worker %u: io_uring_queue_init: %s; this worker uses eventfd writes",
+                       i, strerror(-rc));
+            } else {
+                w->have_ring = 1;
+            }
+        }
+        rc = pthread_create(&w->thread, NULL, worker_main, w);
+        if (rc != 0) {
+            UO_LOG(1, "cannot create worker thread %u: %s", i, strerror(rc));
+            if (w->have_ring)
+                io_uring_queue_exit(&w->ring);
+            close(w->wake_fd);
+            memset(w, 0, sizeof(*w));
+            break;
+        }
+        w->started = 1;
+        snprintf(name, sizeof(name), "uringprov-%u", i % 10000);
+        pthread_setname_np(w->thread, name);
+        eng->nworkers++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (eng->nworkers == 0)
+        UO_LOG(1, "no worker thread could be created: every operation runs inline");
+    else
+        UO_LOG(1, "started %u of %u workers, %s, queue bound %u", eng->nworkers, want,
+               eng->uring ? "io_uring" : "plain eventfd", eng->qcap);
+    return eng;
+}
+
+struct uo_engine *uo_engine_get(UO_POOL *pool)
+{
+    unsigned int gen = uo_fork_generation();
+    struct uo_engine *cur = atomic_load_explicit(&pool->eng, memory_order_acquire);
+    struct uo_engine *fresh;
+
+    if (cur != NULL && cur->gen == gen)
+        return cur->nworkers > 0 ? cur : NULL;
+    pthread_once(&atfork_once, atfork_setup);
+    fresh = engine_new(pool, gen);
+    if (fresh == NULL)
+        return NULL;
+    if (!atomic_compare_exchange_strong(&pool->eng, &cur, fresh)) {
+        /* Another thread won the race; ours never ran a request. */
+        uo_engine_stop(fresh);
+        fresh = cur;
+    } else if (cur != NULL) {
+        UO_LOG(1, "new process (fork): started fresh workers; the parent's are not touched");
+    }
+    return fresh->nworkers > 0 ? fresh : NULL;
+}
+
+void uo_engine_stop(struct uo_engine *eng)
+{
+    unsigned int i;
+
+    if (eng == NULL)
+        return;
+    if (eng->gen != uo_fork_generation()) {
+        /* The parent's engine: its threads are not ours to join. */
+        return;
+    }
+    atomic_store(&eng->stop, 1);
+    for (i = 0; i < eng->nworkers; i++)
+        eventfd_write(eng->workers[i].wake_fd, 1);
+    for (i = 0; i < eng->nworkers; i++) {
+        struct uo_worker *w = &eng->workers[i];
+
+        pthread_join(w->thread, NULL);
+        if (w->have_ring)
+            io_uring_queue_exit(&w->ring);
+        close(w->wake_fd);
+    }
+    pthread_mutex_destroy(&eng->lock);
+    free(eng->q);
+    free(eng->workers);
+    free(eng);
+}
+
+/* Both report on this process's engine only: a parent's engine has no threads here. */
+unsigned int uo_engine_workers(const struct uo_engine *eng)
+{
+    return eng != NULL && eng->gen == uo_fork_generation() ? eng->nworkers : 0;
+}
+
+int uo_engine_uring(const struct uo_engine *eng)
+{
+    unsigned int i;
+
+    if (eng == NULL || !eng->uring || eng->gen != uo_fork_generation())
+        return 0;
+    for (i = 0; i < eng->nworkers; i++)
+        if (!eng->workers[i].have_ring)
+            return 0;
+    return 1;
+}

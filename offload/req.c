@@ -1,0 +1,379 @@
+/*
+ * req.c - requests, the per-wait-ctx eventfd, and the ASYNC glue.
+ *
+ * Inside a job: the request goes to a worker, the job registers its wait ctx's eventfd (or uses the
+ * wait ctx's callback) and pauses, at least once, until the request is done. Each resume drains the
+ * fd and checks the request: a resume is not a completion. Outside a job the request runs inline, or
+ * on a worker with the caller blocked on a futex, as configured. Whenever no worker can take a
+ * request (queue full, no fd, no thread) it runs inline and counts as a fallback: nothing is dropped.
+ *
+ * Lifetimes: a request starts with the caller's reference and gains the worker's while queued. If the
+ * application frees the wait ctx while its job is paused (a connection closed mid-handshake), the
+ * waiter's cleanup drops the abandoned job's reference for it, and the request goes when the worker
+ * is done with it. The eventfd closes only when the wait ctx, every request and every write in the
+ * kernel have let it go.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <openssl/async.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include "offload_local.h"
+#include "uo_log.h"
+
+atomic_int_fast64_t uo_live_reqs;
+atomic_int_fast64_t uo_live_waiters;
+
+/* The wait ctx key: compared by address, one per process. */
+static const char wait_key = 'u';
+
+/* ---- pool ---------------------------------------------------------------------------------- */
+
+UO_POOL *uo_pool_new(const UO_POOL_CONFIG *cfg)
+{
+    UO_POOL *pool = aligned_alloc(UO_CACHELINE, (sizeof(*pool) + UO_CACHELINE - 1)
+                                                / UO_CACHELINE * UO_CACHELINE);
+
+    if (pool == NULL)
+        return NULL;
+    memset(pool, 0, sizeof(*pool));
+    if (cfg != NULL)
+        pool->cfg = *cfg;
+    return pool;
+}
+
+void uo_pool_free(UO_POOL *pool)
+{
+    if (pool == NULL)
+        return;
+    uo_engine_stop(atomic_load(&pool->eng));
+    free(pool);
+}
+
+void uo_pool_get_stats(UO_POOL *pool, UO_POOL_STATS *st)
+{
+    struct uo_engine *eng = atomic_load(&pool->eng);
+
+    memset(st, 0, sizeof(*st));
+    st->offloaded = atomic_load(&pool->offloaded);
+    st->inline_runs = atomic_load(&pool->inline_runs);
+    st->fallbacks = atomic_load(&pool->fallbacks);
+    st->pauses = atomic_load(&pool->pauses);
+    st->inflight = (uint64_t)atomic_load(&pool->inflight);
+    st->live_reqs = (uint64_t)atomic_load(&uo_live_reqs);
+    st->live_waiters = (uint64_t)atomic_load(&uo_live_waiters);
+    st->workers = uo_engine_workers(eng);
+    st->uring = uo_engine_uring(eng);
+}
+
+/* ---- waiters ------------------------------------------------------------------------------- */
+
+void uo_waiter_ref(struct uo_waiter *w)
+{
+    atomic_fetch_add_explicit(&w->refs, 1, memory_order_relaxed);
+}
+
+void uo_waiter_release(struct uo_waiter *w)
+{
+    if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    close(w->fd);
+    free(w);
+    atomic_fetch_sub(&uo_live_waiters, 1);
+}
+
+static void waiter_cleanup(ASYNC_WAIT_CTX *ctx, const void *key, OSSL_ASYNC_FD fd, void *data)
+{
+    struct uo_waiter *w = data;
+    UO_REQ *abandoned = atomic_exchange(&w->pending, NULL);
+
+    (void)ctx;
+    (void)key;
+    (void)fd;
+    if (abandoned != NULL) {
+        /* The job paused on this wait ctx will never resume: drop its reference for it. */
+        UO_LOG(2, "wait ctx freed with a request in flight; the request goes when its worker is done");
+        uo_req_release(abandoned);
+    }
+    uo_waiter_release(w);
+}
+
+/*
+ * The wait ctx's waiter, made and registered on first use. Registered again if the application
+ * cleared it; replaced in a forked child so that the child never signals the parent's eventfd.
+ */
+static struct uo_waiter *waiter_get(UO_POOL *pool, ASYNC_WAIT_CTX *wctx)
+{
+    OSSL_ASYNC_FD fd = OSSL_BAD_ASYNC_FD;
+    void *data = NULL;
+    struct uo_waiter *w;
+
+    if (ASYNC_WAIT_CTX_get_fd(wctx, &wait_key, &fd, &data) && data != NULL) {
+        w = data;
+        if (w->fork_gen == uo_fork_generation())
+            return w;
+        /* Inherited across fork: forget it here without touching the parent's object. */
+        ASYNC_WAIT_CTX_clear_fd(wctx, &wait_key);
+        close(fd);
+    }
+    w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    w->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->fd < 0) {
+        int err = errno;
+
+        free(w);
+        if (atomic_exchange(&pool->warned_nofd, 1) == 0)
+            UO_LOG(1, "eventfd: %s; operations in ASYNC jobs run inline until fds are available",
+                   strerror(err));
+        return NULL;
+    }
+    w->one = 1;
+    w->fork_gen = uo_fork_generation();
+    atomic_init(&w->refs, 1); /* the wait ctx's */
+    atomic_fetch_add(&uo_live_waiters, 1);
+    if (!ASYNC_WAIT_CTX_set_wait_fd(wctx, &wait_key, w->fd, w, waiter_cleanup)) {
+        close(w->fd);
+        free(w);
+        atomic_fetch_sub(&uo_live_waiters, 1);
+        return NULL;
+    }
+    UO_LOG(2, "wait ctx %p: registered eventfd %d", (void *)wctx, w->fd);
+    return w;
+}
+
+static void waiter_drain(struct uo_waiter *w)
+{
+    uint64_t v;
+
+    while (read(w->fd, &v, sizeof(v)) < 0 && errno == EINTR)
+        ;
+}
+
+/* ---- requests ------------------------------------------------------------------------------ */
+
+UO_REQ *uo_req_new(UO_POOL *pool, unsigned int kind, uo_task_fn *fn, uo_cleanup_fn *cleanup,
+                   size_t payload_size)
+{
+    UO_REQ *req = calloc(1, sizeof(*req) + payload_size);
+
+    if (req == NULL)
+        return NULL;
+    atomic_init(&req->refs, 1);
+    req->pool = pool;
+    req->kind = kind;
+    req->fn = fn;
+    req->cleanup = cleanup;
+    req->payload_size = payload_size;
+    atomic_fetch_add(&uo_live_reqs, 1);
+    return req;
+}
+
+void *uo_req_payload(UO_REQ *req)
+{
+    return req->payload;
+}
+
+int uo_req_was_offloaded(const UO_REQ *req)
+{
+    return req->offloaded;
+}
+
+void uo_req_release(UO_REQ *req)
+{
+    if (atomic_fetch_sub_explicit(&req->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (req->cleanup != NULL)
+        req->cleanup(req->payload);
+    OPENSSL_cleanse(req->payload, req->payload_size);
+    if (req->errs != NULL) {
+        OPENSSL_cleanse(req->errs, sizeof(*req->errs) * UO_MAX_ERRS);
+        free(req->errs);
+    }
+    if (req->waiter != NULL)
+        uo_waiter_release(req->waiter);
+    free(req);
+    atomic_fetch_sub(&uo_live_reqs, 1);
+}
+
+void uo_req_free(UO_REQ *req)
+{
+    if (req != NULL)
+        uo_req_release(req);
+}
+
+/* Runs on a worker: the task, then its errors moved off this thread's queue into the request. */
+void uo_req_execute(UO_REQ *req)
+{
+    const char *file, *func, *data;
+    int line, flags;
+    unsigned long code;
+
+    req->offloaded = 1;
+    req->result = req->fn(req->payload);
+    if (req->result <= 0) {
+        while ((code = ERR_get_error_all(&file, &line, &func, &data, &flags)) != 0) {
+            struct uo_errrec *e;
+
+            if (req->errs == NULL) {
+                req->errs = calloc(UO_MAX_ERRS, sizeof(*req->errs));
+                if (req->errs == NULL)
+                    break;
+            }
+            if (req->nerrs == UO_MAX_ERRS)
+                continue; /* keep the first ones: the cause comes first */
+            e = &req->errs[req->nerrs++];
+            e->code = code;
+            e->file = file;
+            e->line = line;
+            e->func = func;
+            if ((flags & ERR_TXT_STRING) != 0 && data != NULL)
+                snprintf(e->data, sizeof(e->data), "%s", data);
+        }
+    }
+    ERR_clear_error();
+}
+
+static void replay_errors(const UO_REQ *req)
+{
+    int i;
+
+    for (i = 0; i < req->nerrs; i++) {
+        const struct uo_errrec *e = &req->errs[i];
+
+        ERR_new();
+        ERR_set_debug(e->file, e->line, e->func);
+        if (e->data[0] != '\0')
+            ERR_set_error(ERR_GET_LIB(e->code), ERR_GET_REASON(e->code), "%s", e->data);
+        else
+            ERR_set_error(ERR_GET_LIB(e->code), ERR_GET_REASON(e->code), NULL);
+    }
+}
+
+static int run_inline(UO_REQ *req, atomic_uint_fast64_t *counter)
+{
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+    req->result = req->fn(req->payload);
+    atomic_store(&req->state, UO_REQ_DONE);
+    return req->result;
+}
+
+static int submit(UO_REQ *req, struct uo_engine *eng)
+{
+    UO_POOL *pool = req->pool;
+
+    atomic_fetch_add(&pool->inflight, 1);
+    if (!uo_engine_submit(eng, req)) {
+        atomic_fetch_sub(&pool->inflight, 1);
+        if (atomic_exchange(&pool->warned_full, 1) == 0)
+            UO_LOG(1, "queue full: running on the caller's thread (counted as a fallback)");
+        return 0;
+    }
+    atomic_fetch_add_explicit(&pool->offloaded, 1, memory_order_relaxed);
+    return 1;
+}
+
+static void futex_wait(atomic_int *addr, int val)
+{
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+/* Blocks the calling thread until the worker is done: for callers outside a job. */
+static void wait_blocking(UO_REQ *req)
+{
+    int s;
+
+    atomic_store(&req->blocked, 1);
+    while ((s = atomic_load(&req->state)) != UO_REQ_DONE)
+        futex_wait(&req->state, s);
+}
+
+static int run_blocking(UO_REQ *req)
+{
+    struct uo_engine *eng = uo_engine_get(req->pool);
+
+    if (eng == NULL || !submit(req, eng))
+        return run_inline(req, &req->pool->fallbacks);
+    wait_blocking(req);
+    replay_errors(req);
+    return req->result;
+}
+
+static int run_in_job(UO_REQ *req, ASYNC_JOB *job)
+{
+    UO_POOL *pool = req->pool;
+    ASYNC_WAIT_CTX *wctx = ASYNC_get_wait_ctx(job);
+    ASYNC_callback_fn cb = NULL;
+    void *cbarg = NULL;
+    struct uo_waiter *w = NULL;
+    struct uo_engine *eng;
+
+    if (wctx == NULL)
+        return run_blocking(req);
+    eng = uo_engine_get(pool);
+    if (eng == NULL)
+        return run_inline(req, &pool->fallbacks);
+    if (ASYNC_WAIT_CTX_get_callback(wctx, &cb, &cbarg) && cb != NULL) {
+        req->cb = cb;
+        req->cbarg = cbarg;
+    } else {
+        w = waiter_get(pool, wctx);
+        if (w == NULL)
+            return run_inline(req, &pool->fallbacks);
+        uo_waiter_ref(w);
+        req->waiter = w;
+        atomic_store(&w->pending, req);
+    }
+    if (!submit(req, eng)) {
+        if (w != NULL)
+            atomic_store(&w->pending, NULL);
+        return run_inline(req, &pool->fallbacks);
+    }
+    if (cb != NULL)
+        ASYNC_WAIT_CTX_set_status(wctx, ASYNC_STATUS_OK);
+    /* Pause at least once even if the worker is already done: see docs/architecture.md. */
+    do {
+        if (w != NULL) {
+            OSSL_ASYNC_FD fd;
+            void *data;
+
+            if (!ASYNC_WAIT_CTX_get_fd(wctx, &wait_key, &fd, &data)) {
+                /* The application cleared it: register it again, with the ctx's own reference. */
+                uo_waiter_ref(w);
+                if (!ASYNC_WAIT_CTX_set_wait_fd(wctx, &wait_key, w->fd, w, waiter_cleanup))
+                    uo_waiter_release(w);
+            }
+        }
+        atomic_fetch_add_explicit(&pool->pauses, 1, memory_order_relaxed);
+        if (!ASYNC_pause_job()) {
+            wait_blocking(req);
+            break;
+        }
+        if (w != NULL)
+            waiter_drain(w);
+    } while (atomic_load_explicit(&req->state, memory_order_acquire) != UO_REQ_DONE);
+    if (w != NULL)
+        atomic_store(&w->pending, NULL);
+    replay_errors(req);
+    return req->result;
+}
+
+int uo_req_run(UO_REQ *req)
+{
+    ASYNC_JOB *job = ASYNC_get_current_job();
+
+    if (job != NULL)
+        return run_in_job(req, job);
+    if (req->pool->cfg.sync_mode == UO_SYNC_OFFLOAD)
+        return run_blocking(req);
+    return run_inline(req, &req->pool->inline_runs);
+}

@@ -1,0 +1,399 @@
+/*
+ * kmgmt.c - the key management code that every family shares.
+ *
+ * A UO_KEY wraps an inner EVP_PKEY of the same type made by the default provider in the inner
+ * library context. Import and export go through EVP_PKEY_fromdata/EVP_PKEY_export, and parameters
+ * through EVP_PKEY_get_params/set_params, so uringprov accepts everything the default keymgmt
+ * exports and its own export round-trips. Each family's file (rsa_kmgmt.c, ec_kmgmt.c, ...) adds
+ * its descriptor, its constructors and its dispatch table.
+ */
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_object.h>
+#include <openssl/err.h>
+
+#include "uringprov.h"
+
+typedef struct {
+    UO_PROVCTX *pc;
+    const UO_KEYTYPE *type;
+    EVP_PKEY_CTX *pctx;   /* inner keygen or paramgen context */
+    int selection;
+    EVP_PKEY *tmpl;       /* inner template key (domain parameters), referenced */
+} UO_GEN_CTX;
+
+UO_KEY *uo_key_new(UO_PROVCTX *pc, const UO_KEYTYPE *type)
+{
+    UO_KEY *key = OPENSSL_zalloc(sizeof(*key));
+
+    if (key == NULL) {
+        UO_RAISE(pc, UO_R_MALLOC_FAILURE);
+        return NULL;
+    }
+    key->pc = pc;
+    key->type = type;
+    return key;
+}
+
+static int key_has_param(EVP_PKEY *pkey, const char *name, int is_bn)
+{
+    size_t len = 0;
+    int ok;
+
+    if (name == NULL)
+        return 0;
+    if (is_bn) {
+        BIGNUM *bn = NULL;
+
+        ok = EVP_PKEY_get_bn_param(pkey, name, &bn);
+        BN_clear_free(bn);
+    } else {
+        ok = EVP_PKEY_get_octet_string_param(pkey, name, NULL, 0, &len) && len > 0;
+    }
+    return ok;
+}
+
+int uo_key_set_pkey(UO_KEY *key, EVP_PKEY *pkey)
+{
+    int size;
+
+    EVP_PKEY_free(key->pkey);
+    key->pkey = pkey;
+    key->has_pub = key->has_priv = 0;
+    key->max_size = 0;
+    if (pkey == NULL)
+        return 1;
+    key->has_pub = key_has_param(pkey, key->type->pub_param, key->type->pub_is_bn);
+    key->has_priv = key_has_param(pkey, key->type->priv_param, key->type->priv_is_bn);
+    size = EVP_PKEY_get_size(pkey);
+    key->max_size = size > 0 ? (size_t)size : 0;
+    ERR_clear_error(); /* probing for absent components is not an error */
+    return 1;
+}
+
+void uo_kmgmt_free(void *keydata)
+{
+    UO_KEY *key = keydata;
+
+    if (key == NULL)
+        return;
+    EVP_PKEY_free(key->pkey);
+    OPENSSL_free(key);
+}
+
+int uo_kmgmt_has(const void *keydata, int selection)
+{
+    const UO_KEY *key = keydata;
+    int ok = 1;
+
+    if (key == NULL)
+        return 0;
+    if ((selection & OSSL_KEYMGMT_SELECT_ALL) == 0)
+        return 1;
+    if ((selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0)
+        ok = ok && key->has_pub;
+    if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0)
+        ok = ok && key->has_priv;
+    if ((selection & OSSL_KEYMGMT_SELECT_ALL_PARAMETERS) != 0)
+        ok = ok && key->pkey != NULL;
+    return ok;
+}
+
+int uo_kmgmt_match(const void *keydata1, const void *keydata2, int selection)
+{
+    const UO_KEY *k1 = keydata1, *k2 = keydata2;
+    int ok = 1;
+
+    if (k1 == NULL || k2 == NULL || k1->pkey == NULL || k2->pkey == NULL)
+        return 0;
+    if ((selection & OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS) != 0)
+        ok = ok && EVP_PKEY_parameters_eq(k1->pkey, k2->pkey) == 1;
+    if ((selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0) {
+        if (k1->has_pub && k2->has_pub) {
+            ok = ok && EVP_PKEY_eq(k1->pkey, k2->pkey) == 1;
+        } else if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0
+                   && k1->has_priv && k2->has_priv) {
+            /* Private halves without public ones: compare what the default keymgmt compares. */
+            ok = ok && EVP_PKEY_eq(k1->pkey, k2->pkey) == 1;
+        } else {
+            ok = 0;
+        }
+    }
+    ERR_clear_error();
+    return ok;
+}
+
+int uo_kmgmt_validate(const void *keydata, int selection, int checktype)
+{
+    const UO_KEY *key = keydata;
+    EVP_PKEY_CTX *ctx;
+    int ok = 1;
+
+    if (key == NULL || key->pkey == NULL)
+        return 0;
+    if ((selection & OSSL_KEYMGMT_SELECT_KEYPAIR) == 0
+        && (selection & OSSL_KEYMGMT_SELECT_ALL_PARAMETERS) == 0)
+        return 1;
+    ctx = EVP_PKEY_CTX_new_from_pkey(key->pc->libctx, key->pkey, NULL);
+    if (ctx == NULL)
+        return 0;
+    if ((selection & OSSL_KEYMGMT_SELECT_KEYPAIR) == OSSL_KEYMGMT_SELECT_KEYPAIR)
+        ok = EVP_PKEY_pairwise_check(ctx) == 1 && EVP_PKEY_public_check(ctx) == 1
+             && EVP_PKEY_private_check(ctx) == 1;
+    else if ((selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0)
+        ok = (checktype == OSSL_KEYMGMT_VALIDATE_QUICK_CHECK
+                  ? EVP_PKEY_public_check_quick(ctx) : EVP_PKEY_public_check(ctx)) == 1;
+    else if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0)
+        ok = EVP_PKEY_private_check(ctx) == 1;
+    if (ok && (selection & OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS) != 0)
+        ok = EVP_PKEY_param_check(ctx) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+int uo_kmgmt_import(void *keydata, int selection, const OSSL_PARAM params[])
+{
+    UO_KEY *key = keydata;
+    EVP_PKEY_CTX *ctx;
+    EVP_PKEY *pkey = NULL;
+    int ok;
+
+    if (key == NULL || params == NULL) {
+        UO_RAISE(key != NULL ? key->pc : NULL, UO_R_NULL_ARGUMENT);
+        return 0;
+    }
+    ctx = EVP_PKEY_CTX_new_from_name(key->pc->libctx, key->type->name, NULL);
+    if (ctx == NULL)
+        return 0;
+    ok = EVP_PKEY_fromdata_init(ctx) > 0 && EVP_PKEY_fromdata(ctx, &pkey, selection,
+                                                              (OSSL_PARAM *)params) > 0;
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        UO_RAISE_DATA(key->pc, UO_R_INVALID_KEY, "%s key import rejected", key->type->name);
+        return 0;
+    }
+    uo_key_set_pkey(key, pkey);
+    if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0 && !key->has_priv
+        && key->type->priv_param != NULL) {
+        UO_RAISE_DATA(key->pc, UO_R_INVALID_KEY, "%s private key import has no private part",
+                      key->type->name);
+        return 0;
+    }
+    return 1;
+}
+
+int uo_kmgmt_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbarg)
+{
+    UO_KEY *key = keydata;
+
+    if (key == NULL || key->pkey == NULL)
+        return 0;
+    if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0 && !key->has_priv)
+        selection &= ~OSSL_KEYMGMT_SELECT_PRIVATE_KEY;
+    return EVP_PKEY_export(key->pkey, selection, cb, cbarg);
+}
+
+int uo_kmgmt_get_params(void *keydata, OSSL_PARAM params[])
+{
+    UO_KEY *key = keydata;
+
+    if (key == NULL || key->pkey == NULL)
+        return 0;
+    if (params == NULL)
+        return 1;
+    return EVP_PKEY_get_params(key->pkey, params);
+}
+
+int uo_kmgmt_set_params(void *keydata, const OSSL_PARAM params[])
+{
+    UO_KEY *key = keydata;
+
+    if (key == NULL || key->pkey == NULL)
+        return 0;
+    if (params == NULL || params->key == NULL)
+        return 1;
+    if (!EVP_PKEY_set_params(key->pkey, (OSSL_PARAM *)params))
+        return 0;
+    /* e.g. an encoded public key set on an empty EC key: see what the key holds now. */
+    EVP_PKEY_up_ref(key->pkey);
+    return uo_key_set_pkey(key, key->pkey);
+}
+
+const OSSL_PARAM *uo_kmgmt_gettable(UO_PROVCTX *pc, enum uo_family fam)
+{
+    return pc->inner[fam].keymgmt != NULL ? EVP_KEYMGMT_gettable_params(pc->inner[fam].keymgmt)
+                                          : NULL;
+}
+
+const OSSL_PARAM *uo_kmgmt_settable(UO_PROVCTX *pc, enum uo_family fam)
+{
+    return pc->inner[fam].keymgmt != NULL ? EVP_KEYMGMT_settable_params(pc->inner[fam].keymgmt)
+                                          : NULL;
+}
+
+/* OpenSSL 3.0 has no OSSL_PARAM_clear_free: wipe what EVP_PKEY_todata exported, then free it. */
+static void params_clear_free(OSSL_PARAM *params)
+{
+    OSSL_PARAM *p;
+
+    for (p = params; p != NULL && p->key != NULL; p++)
+        if (p->data != NULL && p->data_size > 0)
+            OPENSSL_cleanse(p->data, p->data_size);
+    OSSL_PARAM_free(params);
+}
+
+void *uo_kmgmt_dup(const void *keydata_from, int selection)
+{
+    const UO_KEY *src = keydata_from;
+    UO_KEY *dst;
+    EVP_PKEY *pkey = NULL;
+
+    if (src == NULL)
+        return NULL;
+    dst = uo_key_new(src->pc, src->type);
+    if (dst == NULL || src->pkey == NULL)
+        return dst;
+    if ((selection & OSSL_KEYMGMT_SELECT_ALL) == OSSL_KEYMGMT_SELECT_ALL) {
+        pkey = EVP_PKEY_dup(src->pkey);
+    } else {
+        OSSL_PARAM *params = NULL;
+        EVP_PKEY_CTX *ctx = NULL;
+
+        if (EVP_PKEY_todata(src->pkey, selection, &params) > 0
+            && (ctx = EVP_PKEY_CTX_new_from_name(src->pc->libctx, src->type->name, NULL)) != NULL
+            && EVP_PKEY_fromdata_init(ctx) > 0)
+            EVP_PKEY_fromdata(ctx, &pkey, selection, params);
+        EVP_PKEY_CTX_free(ctx);
+        params_clear_free(params);
+    }
+    if (pkey == NULL) {
+        uo_kmgmt_free(dst);
+        return NULL;
+    }
+    uo_key_set_pkey(dst, pkey);
+    return dst;
+}
+
+/*
+ * Our keys are never handed out by reference through the object store (uringprov has no decoder),
+ * but a caller may pass one of ours: take it over as the default provider does.
+ */
+void *uo_kmgmt_load(const void *reference, size_t reference_sz)
+{
+    UO_KEY *key;
+
+    if (reference == NULL || reference_sz != sizeof(key))
+        return NULL;
+    key = *(UO_KEY **)reference;
+    *(UO_KEY **)reference = NULL;
+    return key;
+}
+
+/* ---- key generation ------------------------------------------------------------------------ */
+
+void *uo_kmgmt_gen_init(UO_PROVCTX *pc, const UO_KEYTYPE *type, int selection,
+                        const OSSL_PARAM params[])
+{
+    UO_GEN_CTX *g = OPENSSL_zalloc(sizeof(*g));
+    int ok;
+
+    if (g == NULL) {
+        UO_RAISE(pc, UO_R_MALLOC_FAILURE);
+        return NULL;
+    }
+    g->pc = pc;
+    g->type = type;
+    g->selection = selection;
+    g->pctx = EVP_PKEY_CTX_new_from_name(pc->libctx, type->name, NULL);
+    if (g->pctx == NULL)
+        goto err;
+    if ((selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0)
+        ok = EVP_PKEY_keygen_init(g->pctx) > 0;
+    else
+        ok = EVP_PKEY_paramgen_init(g->pctx) > 0;
+    if (!ok || !uo_kmgmt_gen_set_params(g, params))
+        goto err;
+    return g;
+err:
+    uo_kmgmt_gen_cleanup(g);
+    return NULL;
+}
+
+int uo_kmgmt_gen_set_params(void *genctx, const OSSL_PARAM params[])
+{
+    UO_GEN_CTX *g = genctx;
+
+    if (params == NULL || params->key == NULL)
+        return 1;
+    return EVP_PKEY_CTX_set_params(g->pctx, params) > 0;
+}
+
+const OSSL_PARAM *uo_kmgmt_gen_settable_params(void *genctx, void *provctx)
+{
+    UO_GEN_CTX *g = genctx;
+    UO_PROVCTX *pc = provctx;
+    enum uo_family fam = g != NULL ? g->type->family : UO_FAM_RSA;
+
+    if (g != NULL)
+        pc = g->pc;
+    return pc->inner[fam].keymgmt != NULL
+               ? EVP_KEYMGMT_gen_settable_params(pc->inner[fam].keymgmt) : NULL;
+}
+
+int uo_kmgmt_gen_set_template(void *genctx, void *templ)
+{
+    UO_GEN_CTX *g = genctx;
+    UO_KEY *t = templ;
+    EVP_PKEY_CTX *pctx;
+
+    if (g == NULL || t == NULL || t->pkey == NULL)
+        return 0;
+    /* The inner context takes its domain parameters from the template key. */
+    pctx = EVP_PKEY_CTX_new_from_pkey(g->pc->libctx, t->pkey, NULL);
+    if (pctx == NULL)
+        return 0;
+    if (((g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0 ? EVP_PKEY_keygen_init(pctx)
+                                                            : EVP_PKEY_paramgen_init(pctx)) <= 0) {
+        EVP_PKEY_CTX_free(pctx);
+        return 0;
+    }
+    EVP_PKEY_CTX_free(g->pctx);
+    g->pctx = pctx;
+    return 1;
+}
+
+void *uo_kmgmt_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
+{
+    UO_GEN_CTX *g = genctx;
+    UO_OP op;
+    UO_KEY *key;
+
+    if (g == NULL)
+        return NULL;
+    memset(&op, 0, sizeof(op));
+    op.iop = UO_IOP_KEYGEN;
+    op.pctx = g->pctx;
+    if (uo_op_run(g->pc, UO_OP_KEYGEN, &op) <= 0 || op.genkey == NULL) {
+        EVP_PKEY_free(op.genkey);
+        return NULL;
+    }
+    key = uo_key_new(g->pc, g->type);
+    if (key == NULL) {
+        EVP_PKEY_free(op.genkey);
+        return NULL;
+    }
+    uo_key_set_pkey(key, op.genkey);
+    return key;
+}
+
+void uo_kmgmt_gen_cleanup(void *genctx)
+{
+    UO_GEN_CTX *g = genctx;
+
+    if (g == NULL)
+        return;
+    EVP_PKEY_CTX_free(g->pctx);
+    EVP_PKEY_free(g->tmpl);
+    OPENSSL_free(g);
+}

@@ -1,0 +1,110 @@
+/*
+ * op.c - runs one inner EVP operation, through offload/ when its class is offloaded.
+ *
+ * The request owns copies of the inputs and the output buffer: the caller's buffers may belong to a
+ * connection that is freed while the worker runs (SSL_free mid-handshake), so the worker never
+ * touches them. The inner EVP_PKEY_CTX/EVP_MD_CTX are borrowed from the operation context; an
+ * abandoned ASYNC job is never resumed or unwound by OpenSSL, so the frames that own them outlive
+ * the worker's use.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "uringprov.h"
+
+static int op_exec(UO_OP *op)
+{
+    switch (op->iop) {
+    case UO_IOP_SIGN:
+        return EVP_PKEY_sign(op->pctx, op->out, &op->outlen, op->in, op->inlen);
+    case UO_IOP_VERIFY:
+        return EVP_PKEY_verify(op->pctx, op->in, op->inlen, op->in2, op->in2len);
+    case UO_IOP_VERIFY_RECOVER:
+        return EVP_PKEY_verify_recover(op->pctx, op->out, &op->outlen, op->in, op->inlen);
+    case UO_IOP_ENCRYPT:
+        return EVP_PKEY_encrypt(op->pctx, op->out, &op->outlen, op->in, op->inlen);
+    case UO_IOP_DECRYPT:
+        return EVP_PKEY_decrypt(op->pctx, op->out, &op->outlen, op->in, op->inlen);
+    case UO_IOP_DERIVE:
+        return EVP_PKEY_derive(op->pctx, op->out, &op->outlen);
+    case UO_IOP_DIGEST_SIGN_FINAL:
+        return EVP_DigestSignFinal(op->mdctx, op->out, &op->outlen);
+    case UO_IOP_DIGEST_VERIFY_FINAL:
+        return EVP_DigestVerifyFinal(op->mdctx, op->in, op->inlen);
+    case UO_IOP_DIGEST_SIGN:
+        return EVP_DigestSign(op->mdctx, op->out, &op->outlen, op->in, op->inlen);
+    case UO_IOP_DIGEST_VERIFY:
+        return EVP_DigestVerify(op->mdctx, op->in, op->inlen, op->in2, op->in2len);
+    case UO_IOP_KEYGEN:
+        return EVP_PKEY_generate(op->pctx, &op->genkey);
+    }
+    return 0;
+}
+
+static int op_task(void *payload)
+{
+    return op_exec(payload);
+}
+
+static void op_cleanup(void *payload)
+{
+    UO_OP *op = payload;
+
+    /* A key generated for a caller that never collected it. */
+    EVP_PKEY_free(op->genkey);
+    op->genkey = NULL;
+}
+
+int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
+{
+    UO_REQ *req;
+    UO_OP *rop;
+    unsigned char *tail;
+    size_t outcap = op->out != NULL ? op->outlen : 0;
+    int rv;
+
+    if ((pc->offload_ops & opclass) == 0)
+        return op_exec(op);
+
+    req = uo_req_new(pc->pool, (unsigned int)op->iop, op_task, op_cleanup,
+                     sizeof(*op) + op->inlen + op->in2len + outcap);
+    if (req == NULL) {
+        UO_RAISE(pc, UO_R_MALLOC_FAILURE);
+        return 0;
+    }
+    rop = uo_req_payload(req);
+    *rop = *op;
+    tail = (unsigned char *)(rop + 1);
+    if (op->in != NULL) {
+        memcpy(tail, op->in, op->inlen);
+        rop->in = tail;
+        tail += op->inlen;
+    }
+    if (op->in2 != NULL) {
+        memcpy(tail, op->in2, op->in2len);
+        rop->in2 = tail;
+        tail += op->in2len;
+    }
+    if (op->out != NULL)
+        rop->out = tail;
+    rop->genkey = NULL;
+
+    rv = uo_req_run(req);
+
+    if (rv > 0 && op->out != NULL) {
+        if (rop->outlen > outcap) {
+            rv = 0; /* the inner call broke its contract; never overrun the caller */
+            UO_RAISE(pc, UO_R_OUTPUT_BUFFER_TOO_SMALL);
+        } else {
+            memcpy(op->out, rop->out, rop->outlen);
+        }
+    }
+    op->outlen = rop->outlen;
+    if (rv > 0) {
+        op->genkey = rop->genkey;
+        rop->genkey = NULL;
+    }
+    uo_req_free(req);
+    return rv;
+}

@@ -1,0 +1,194 @@
+/*
+ * opctx.c - the operation context that signatures, asymmetric ciphers and key exchanges share: an
+ * inner key plus the inner EVP_PKEY_CTX (or EVP_MD_CTX for digest sign/verify) set up for the
+ * operation. Parameters go straight to the inner context, which validates them as the default
+ * provider does.
+ */
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "uringprov.h"
+
+UO_OPCTX *uo_opctx_new(UO_PROVCTX *pc, enum uo_family family)
+{
+    UO_OPCTX *ctx = OPENSSL_zalloc(sizeof(*ctx));
+
+    if (ctx == NULL) {
+        UO_RAISE(pc, UO_R_MALLOC_FAILURE);
+        return NULL;
+    }
+    ctx->pc = pc;
+    ctx->family = family;
+    return ctx;
+}
+
+static void opctx_reset(UO_OPCTX *ctx)
+{
+    if (ctx->mdctx != NULL) {
+        EVP_MD_CTX_free(ctx->mdctx);
+        ctx->mdctx = NULL;
+        ctx->pctx = NULL; /* it belonged to mdctx */
+    }
+    EVP_PKEY_CTX_free(ctx->pctx);
+    ctx->pctx = NULL;
+    EVP_PKEY_free(ctx->peer);
+    ctx->peer = NULL;
+    ctx->operation = 0;
+}
+
+void uo_opctx_free(UO_OPCTX *ctx)
+{
+    if (ctx == NULL)
+        return;
+    opctx_reset(ctx);
+    EVP_PKEY_free(ctx->pkey);
+    OPENSSL_free(ctx);
+}
+
+UO_OPCTX *uo_opctx_dup(const UO_OPCTX *src)
+{
+    UO_OPCTX *dst = uo_opctx_new(src->pc, src->family);
+
+    if (dst == NULL)
+        return NULL;
+    dst->operation = src->operation;
+    dst->max_size = src->max_size;
+    if (src->pkey != NULL && EVP_PKEY_up_ref(src->pkey))
+        dst->pkey = src->pkey;
+    if (src->peer != NULL && EVP_PKEY_up_ref(src->peer))
+        dst->peer = src->peer;
+    if (src->mdctx != NULL) {
+        dst->mdctx = EVP_MD_CTX_new();
+        if (dst->mdctx == NULL || !EVP_MD_CTX_copy_ex(dst->mdctx, src->mdctx))
+            goto err;
+        dst->pctx = EVP_MD_CTX_get_pkey_ctx(dst->mdctx);
+    } else if (src->pctx != NULL) {
+        dst->pctx = EVP_PKEY_CTX_dup(src->pctx);
+        if (dst->pctx == NULL)
+            goto err;
+    }
+    return dst;
+err:
+    uo_opctx_free(dst);
+    return NULL;
+}
+
+static int opctx_set_key(UO_OPCTX *ctx, UO_KEY *key)
+{
+    if (key == NULL) {
+        if (ctx->pkey == NULL) {
+            UO_RAISE(ctx->pc, UO_R_MISSING_KEY);
+            return 0;
+        }
+        return 1; /* re-init with the key already set, as openssl speed does */
+    }
+    if (key->pkey == NULL) {
+        UO_RAISE(ctx->pc, UO_R_MISSING_KEY);
+        return 0;
+    }
+    if (!EVP_PKEY_up_ref(key->pkey))
+        return 0;
+    EVP_PKEY_free(ctx->pkey);
+    ctx->pkey = key->pkey;
+    ctx->max_size = key->max_size;
+    return 1;
+}
+
+int uo_opctx_init(UO_OPCTX *ctx, UO_KEY *key, int operation, const OSSL_PARAM params[])
+{
+    int ok;
+
+    if (ctx == NULL || !opctx_set_key(ctx, key))
+        return 0;
+    opctx_reset(ctx);
+    ctx->pctx = EVP_PKEY_CTX_new_from_pkey(ctx->pc->libctx, ctx->pkey, NULL);
+    if (ctx->pctx == NULL)
+        return 0;
+    switch (operation) {
+    case EVP_PKEY_OP_SIGN:
+        ok = EVP_PKEY_sign_init_ex(ctx->pctx, params);
+        break;
+    case EVP_PKEY_OP_VERIFY:
+        ok = EVP_PKEY_verify_init_ex(ctx->pctx, params);
+        break;
+    case EVP_PKEY_OP_VERIFYRECOVER:
+        ok = EVP_PKEY_verify_recover_init_ex(ctx->pctx, params);
+        break;
+    case EVP_PKEY_OP_ENCRYPT:
+        ok = EVP_PKEY_encrypt_init_ex(ctx->pctx, params);
+        break;
+    case EVP_PKEY_OP_DECRYPT:
+        ok = EVP_PKEY_decrypt_init_ex(ctx->pctx, params);
+        break;
+    case EVP_PKEY_OP_DERIVE:
+        ok = EVP_PKEY_derive_init_ex(ctx->pctx, params);
+        break;
+    default:
+        ok = 0;
+    }
+    if (ok <= 0) {
+        opctx_reset(ctx);
+        return 0;
+    }
+    ctx->operation = operation;
+    return 1;
+}
+
+int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdname,
+                         const char *props, const OSSL_PARAM params[])
+{
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok;
+
+    if (ctx == NULL || !opctx_set_key(ctx, key))
+        return 0;
+    opctx_reset(ctx);
+    ctx->mdctx = EVP_MD_CTX_new();
+    if (ctx->mdctx == NULL) {
+        UO_RAISE(ctx->pc, UO_R_MALLOC_FAILURE);
+        return 0;
+    }
+    if (mdname != NULL && *mdname == '\0')
+        mdname = NULL;
+    if (sign)
+        ok = EVP_DigestSignInit_ex(ctx->mdctx, &pctx, mdname, ctx->pc->libctx, props, ctx->pkey,
+                                   params);
+    else
+        ok = EVP_DigestVerifyInit_ex(ctx->mdctx, &pctx, mdname, ctx->pc->libctx, props, ctx->pkey,
+                                     params);
+    if (ok <= 0) {
+        opctx_reset(ctx);
+        return 0;
+    }
+    ctx->pctx = pctx;
+    ctx->operation = sign ? EVP_PKEY_OP_SIGNCTX : EVP_PKEY_OP_VERIFYCTX;
+    return 1;
+}
+
+EVP_PKEY_CTX *uo_opctx_param_target(const UO_OPCTX *ctx)
+{
+    return ctx != NULL ? ctx->pctx : NULL;
+}
+
+int uo_opctx_set_params(UO_OPCTX *ctx, const OSSL_PARAM params[])
+{
+    if (params == NULL || params->key == NULL)
+        return 1;
+    if (ctx == NULL || ctx->pctx == NULL) {
+        UO_RAISE(ctx != NULL ? ctx->pc : NULL, UO_R_OPERATION_NOT_INITIALIZED);
+        return 0;
+    }
+    return EVP_PKEY_CTX_set_params(ctx->pctx, params) > 0;
+}
+
+int uo_opctx_get_params(UO_OPCTX *ctx, OSSL_PARAM params[])
+{
+    if (params == NULL || params->key == NULL)
+        return 1;
+    if (ctx == NULL || ctx->pctx == NULL) {
+        UO_RAISE(ctx != NULL ? ctx->pc : NULL, UO_R_OPERATION_NOT_INITIALIZED);
+        return 0;
+    }
+    return EVP_PKEY_CTX_get_params(ctx->pctx, params) > 0;
+}

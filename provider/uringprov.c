@@ -1,0 +1,451 @@
+/*
+ * uringprov.c - the provider's entry point: configuration, the inner library context, algorithm
+ * tables, provider parameters (including the offload counters), errors and teardown.
+ *
+ * OpenSSL 3.0 skips a provider whose init fails without a word, so init does little: it reads its
+ * configuration, makes the inner library context that does the math, fetches the inner algorithms
+ * from it (never from the application's context), and says in the debug log why it failed if it
+ * does. Threads and rings start later, on first use, in each process (see offload/pool.c).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/provider.h>
+
+#include "uringprov.h"
+
+static OSSL_FUNC_core_get_params_fn *c_get_params;
+static OSSL_FUNC_core_new_error_fn *c_new_error;
+static OSSL_FUNC_core_set_error_debug_fn *c_set_error_debug;
+static OSSL_FUNC_core_vset_error_fn *c_vset_error;
+
+/* ---- errors -------------------------------------------------------------------------------- */
+
+static const OSSL_ITEM reason_strings[] = {
+    { UO_R_INIT_FAILED, "uringprov initialisation failed" },
+    { UO_R_MALLOC_FAILURE, "out of memory" },
+    { UO_R_INVALID_KEY, "invalid key" },
+    { UO_R_MISSING_KEY, "no key set" },
+    { UO_R_MISSING_PRIVATE_KEY, "the key has no private part" },
+    { UO_R_KEY_TYPE_MISMATCH, "key type does not match the operation" },
+    { UO_R_BAD_PARAMETER, "invalid parameter" },
+    { UO_R_OPERATION_NOT_INITIALIZED, "operation not initialised" },
+    { UO_R_OPERATION_FAILED, "operation failed" },
+    { UO_R_OUTPUT_BUFFER_TOO_SMALL, "output buffer too small" },
+    { UO_R_NULL_ARGUMENT, "a required argument is NULL" },
+    { UO_R_UNSUPPORTED, "unsupported by uringprov" },
+    { UO_R_OFFLOAD_FAILED, "offload failed" },
+    { 0, NULL }
+};
+
+void uo_raise(const UO_PROVCTX *pc, const char *file, int line, const char *func, int reason,
+              const char *fmt, ...)
+{
+    va_list ap;
+
+    if (pc == NULL || c_new_error == NULL || c_vset_error == NULL)
+        return;
+    c_new_error(pc->handle);
+    c_set_error_debug(pc->handle, file, line, func);
+    va_start(ap, fmt);
+    c_vset_error(pc->handle, (uint32_t)reason, fmt, ap);
+    va_end(ap);
+    UO_LOG(2, "raised reason %d at %s:%d", reason, file, line);
+}
+
+/* ---- configuration ------------------------------------------------------------------------- */
+
+typedef struct {
+    char workers[32];
+    char offload[128];
+    char queue_bound[32];
+    char io_uring[16];
+    char sync_mode[16];
+    char spin_us[32];
+} UO_CONF;
+
+static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
+{
+    char *workers = NULL, *offload = NULL, *qb = NULL, *uring = NULL, *sync = NULL, *spin = NULL;
+    OSSL_PARAM p[] = {
+        OSSL_PARAM_utf8_ptr("workers", &workers, 0),
+        OSSL_PARAM_utf8_ptr("offload", &offload, 0),
+        OSSL_PARAM_utf8_ptr("queue_bound", &qb, 0),
+        OSSL_PARAM_utf8_ptr("io_uring", &uring, 0),
+        OSSL_PARAM_utf8_ptr("sync_mode", &sync, 0),
+        OSSL_PARAM_utf8_ptr("spin_us", &spin, 0),
+        OSSL_PARAM_END
+    };
+
+    memset(c, 0, sizeof(*c));
+    if (c_get_params == NULL || !c_get_params(handle, p))
+        return 0;
+    snprintf(c->workers, sizeof(c->workers), "%s", workers ? workers : "");
+    snprintf(c->offload, sizeof(c->offload), "%s", offload ? offload : "");
+    snprintf(c->queue_bound, sizeof(c->queue_bound), "%s", qb ? qb : "");
+    snprintf(c->io_uring, sizeof(c->io_uring), "%s", uring ? uring : "");
+    snprintf(c->sync_mode, sizeof(c->sync_mode), "%s", sync ? sync : "");
+    snprintf(c->spin_us, sizeof(c->spin_us), "%s", spin ? spin : "");
+    return 1;
+}
+
+static int parse_uint(const char *s, unsigned int max, unsigned int *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (*s == '\0')
+        return 1; /* keep the default */
+    v = strtoul(s, &end, 10);
+    if (*end != '\0' || v > max)
+        return 0;
+    *out = (unsigned int)v;
+    return 1;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (*s == '\0')
+        return 1;
+    if (!strcasecmp(s, "yes") || !strcasecmp(s, "on") || !strcasecmp(s, "true") || !strcmp(s, "1"))
+        *out = 1;
+    else if (!strcasecmp(s, "no") || !strcasecmp(s, "off") || !strcasecmp(s, "false")
+             || !strcmp(s, "0"))
+        *out = 0;
+    else
+        return 0;
+    return 1;
+}
+
+static int parse_ops(const char *s, unsigned int *out)
+{
+    static const struct { const char *name; unsigned int ops; } names[] = {
+        { "sign", UO_OP_SIGN }, { "verify", UO_OP_VERIFY }, { "decrypt", UO_OP_DECRYPT },
+        { "encrypt", UO_OP_ENCRYPT }, { "derive", UO_OP_DERIVE }, { "keygen", UO_OP_KEYGEN },
+        { "private", UO_OP_PRIVATE }, { "public", UO_OP_VERIFY | UO_OP_ENCRYPT },
+        { "all", UO_OP_ALL }, { "none", 0 },
+    };
+    char buf[128], *tok, *save = NULL;
+    unsigned int ops = 0;
+    size_t i;
+
+    if (*s == '\0')
+        return 1;
+    snprintf(buf, sizeof(buf), "%s", s);
+    for (tok = strtok_r(buf, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            if (!strcasecmp(tok, names[i].name))
+                break;
+        if (i == sizeof(names) / sizeof(names[0]))
+            return 0;
+        ops |= names[i].ops;
+    }
+    *out = ops;
+    return 1;
+}
+
+static int conf_apply(const UO_CONF *c, UO_POOL_CONFIG *pcfg, unsigned int *ops)
+{
+    pcfg->workers = 0;
+    pcfg->queue_bound = UO_DEFAULT_QUEUE_BOUND;
+    pcfg->use_uring = 1;
+    pcfg->sync_mode = UO_SYNC_INLINE;
+    pcfg->spin_us = UO_DEFAULT_SPIN_US;
+    *ops = UO_OP_PRIVATE;
+    if (!parse_uint(c->workers, 1024, &pcfg->workers)) {
+        UO_LOG(1, "config: workers = '%s' is not a number from 0 to 1024", c->workers);
+        return 0;
+    }
+    if (!parse_uint(c->queue_bound, 1u << 20, &pcfg->queue_bound) || pcfg->queue_bound == 0) {
+        UO_LOG(1, "config: queue_bound = '%s' is not a number from 1 to 1048576", c->queue_bound);
+        return 0;
+    }
+    if (!parse_bool(c->io_uring, &pcfg->use_uring)) {
+        UO_LOG(1, "config: io_uring = '%s' is not yes or no", c->io_uring);
+        return 0;
+    }
+    if (!parse_uint(c->spin_us, 100000, &pcfg->spin_us)) {
+        UO_LOG(1, "config: spin_us = '%s' is not a number from 0 to 100000", c->spin_us);
+        return 0;
+    }
+    if (c->sync_mode[0] != '\0') {
+        if (!strcasecmp(c->sync_mode, "inline")) {
+            pcfg->sync_mode = UO_SYNC_INLINE;
+        } else if (!strcasecmp(c->sync_mode, "offload")) {
+            pcfg->sync_mode = UO_SYNC_OFFLOAD;
+        } else {
+            UO_LOG(1, "config: sync_mode = '%s' is not inline or offload", c->sync_mode);
+            return 0;
+        }
+    }
+    if (!parse_ops(c->offload, ops)) {
+        UO_LOG(1, "config: offload = '%s': use a list of sign, verify, decrypt, encrypt, derive, "
+               "keygen, or private, public, all, none", c->offload);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- algorithms ---------------------------------------------------------------------------- */
+
+#define ALG(names, funcs) { names, UO_PROPS, funcs, NULL }
+
+static const OSSL_ALGORITHM uo_keymgmt[] = {
+    ALG("RSA:rsaEncryption:1.2.840.113549.1.1.1", uo_rsa_keymgmt_functions),
+    ALG("RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10", uo_rsapss_keymgmt_functions),
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM uo_signature[] = {
+    ALG("RSA:rsaEncryption:1.2.840.113549.1.1.1", uo_rsa_signature_functions),
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM uo_asym_cipher[] = {
+    ALG("RSA:rsaEncryption:1.2.840.113549.1.1.1", uo_rsa_asym_cipher_functions),
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM *uo_query(void *provctx, int operation_id, int *no_cache)
+{
+    *no_cache = 0;
+    switch (operation_id) {
+    case OSSL_OP_KEYMGMT:
+        return uo_keymgmt;
+    case OSSL_OP_SIGNATURE:
+        return uo_signature;
+    case OSSL_OP_ASYM_CIPHER:
+        return uo_asym_cipher;
+    }
+    return NULL;
+}
+
+/* ---- provider parameters ------------------------------------------------------------------- */
+
+#define UO_PARAM_OFFLOADED "uringprov-offloaded"
+#define UO_PARAM_INLINE "uringprov-inline"
+#define UO_PARAM_FALLBACKS "uringprov-fallbacks"
+#define UO_PARAM_INFLIGHT "uringprov-inflight"
+#define UO_PARAM_PAUSES "uringprov-pauses"
+#define UO_PARAM_WORKERS "uringprov-workers"
+#define UO_PARAM_URING "uringprov-io-uring"
+
+static const OSSL_PARAM uo_param_types[] = {
+    OSSL_PARAM_DEFN(OSSL_PROV_PARAM_NAME, OSSL_PARAM_UTF8_PTR, NULL, 0),
+    OSSL_PARAM_DEFN(OSSL_PROV_PARAM_VERSION, OSSL_PARAM_UTF8_PTR, NULL, 0),
+    OSSL_PARAM_DEFN(OSSL_PROV_PARAM_BUILDINFO, OSSL_PARAM_UTF8_PTR, NULL, 0),
+    OSSL_PARAM_DEFN(OSSL_PROV_PARAM_STATUS, OSSL_PARAM_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_OFFLOADED, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_INLINE, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_FALLBACKS, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_INFLIGHT, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_PAUSES, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_WORKERS, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_URING, OSSL_PARAM_INTEGER, NULL, 0),
+    OSSL_PARAM_END
+};
+
+static const OSSL_PARAM *uo_gettable_params(void *provctx)
+{
+    return uo_param_types;
+}
+
+static int set_u64(OSSL_PARAM params[], const char *key, uint64_t v)
+{
+    OSSL_PARAM *p = OSSL_PARAM_locate(params, key);
+
+    return p == NULL || OSSL_PARAM_set_uint64(p, v);
+}
+
+static int uo_get_params(void *provctx, OSSL_PARAM params[])
+{
+    UO_PROVCTX *pc = provctx;
+    UO_POOL_STATS st;
+    OSSL_PARAM *p;
+
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, UO_NAME))
+        return 0;
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, UO_VERSION))
+        return 0;
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, UO_NAME " " UO_VERSION " for " OPENSSL_VERSION_TEXT))
+        return 0;
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS);
+    if (p != NULL && !OSSL_PARAM_set_int(p, 1))
+        return 0;
+    uo_pool_get_stats(pc->pool, &st);
+    p = OSSL_PARAM_locate(params, UO_PARAM_URING);
+    if (p != NULL && !OSSL_PARAM_set_int(p, st.uring))
+        return 0;
+    return set_u64(params, UO_PARAM_OFFLOADED, st.offloaded)
+        && set_u64(params, UO_PARAM_INLINE, st.inline_runs)
+        && set_u64(params, UO_PARAM_FALLBACKS, st.fallbacks)
+        && set_u64(params, UO_PARAM_INFLIGHT, st.inflight)
+        && set_u64(params, UO_PARAM_PAUSES, st.pauses)
+        && set_u64(params, UO_PARAM_WORKERS, st.workers);
+}
+
+static const OSSL_ITEM *uo_get_reason_strings(void *provctx)
+{
+    return reason_strings;
+}
+
+/* ---- life cycle ---------------------------------------------------------------------------- */
+
+static void inner_algs_free(UO_PROVCTX *pc)
+{
+    int i;
+
+    for (i = 0; i < UO_FAM_COUNT; i++) {
+        EVP_KEYMGMT_free(pc->inner[i].keymgmt);
+        EVP_SIGNATURE_free(pc->inner[i].signature);
+        EVP_ASYM_CIPHER_free(pc->inner[i].cipher);
+        EVP_KEYEXCH_free(pc->inner[i].exchange);
+    }
+}
+
+static void inner_algs_fetch(UO_PROVCTX *pc)
+{
+    static const struct {
+        enum uo_family fam;
+        const char *keymgmt, *signature, *cipher, *exchange;
+    } names[] = {
+        { UO_FAM_RSA, "RSA", "RSA", "RSA", NULL },
+        { UO_FAM_RSA_PSS, "RSA-PSS", "RSA", NULL, NULL },
+        { UO_FAM_EC, "EC", "ECDSA", NULL, "ECDH" },
+        { UO_FAM_X25519, "X25519", NULL, NULL, "X25519" },
+        { UO_FAM_X448, "X448", NULL, NULL, "X448" },
+        { UO_FAM_ED25519, "ED25519", "ED25519", NULL, NULL },
+        { UO_FAM_ED448, "ED448", "ED448", NULL, NULL },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        UO_INNER_ALGS *a = &pc->inner[names[i].fam];
+
+        a->keymgmt = EVP_KEYMGMT_fetch(pc->libctx, names[i].keymgmt, NULL);
+        if (names[i].signature != NULL)
+            a->signature = EVP_SIGNATURE_fetch(pc->libctx, names[i].signature, NULL);
+        if (names[i].cipher != NULL)
+            a->cipher = EVP_ASYM_CIPHER_fetch(pc->libctx, names[i].cipher, NULL);
+        if (names[i].exchange != NULL)
+            a->exchange = EVP_KEYEXCH_fetch(pc->libctx, names[i].exchange, NULL);
+    }
+    ERR_clear_error();
+}
+
+static void uo_teardown(void *provctx)
+{
+    UO_PROVCTX *pc = provctx;
+    UO_POOL_STATS st;
+
+    if (pc == NULL)
+        return;
+    uo_pool_get_stats(pc->pool, &st);
+    UO_LOG(1, "stats: offloaded=%llu inline=%llu fallbacks=%llu pauses=%llu inflight=%llu "
+           "workers=%u io_uring=%d", (unsigned long long)st.offloaded,
+           (unsigned long long)st.inline_runs, (unsigned long long)st.fallbacks,
+           (unsigned long long)st.pauses, (unsigned long long)st.inflight, st.workers, st.uring);
+    uo_pool_free(pc->pool);
+    inner_algs_free(pc);
+    OSSL_PROVIDER_unload(pc->deflt);
+    OSSL_LIB_CTX_free(pc->libctx);
+    OPENSSL_free(pc);
+}
+
+static const OSSL_DISPATCH uo_dispatch[] = {
+    { OSSL_FUNC_PROVIDER_TEARDOWN, (void (*)(void))uo_teardown },
+    { OSSL_FUNC_PROVIDER_GETTABLE_PARAMS, (void (*)(void))uo_gettable_params },
+    { OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))uo_get_params },
+    { OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))uo_query },
+    { OSSL_FUNC_PROVIDER_GET_REASON_STRINGS, (void (*)(void))uo_get_reason_strings },
+    { 0, NULL }
+};
+
+/* The one exported symbol (the build hides everything else). */
+__attribute__((visibility("default"))) OSSL_provider_init_fn OSSL_provider_init;
+
+int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+                       const OSSL_DISPATCH **out, void **provctx)
+{
+    UO_PROVCTX *pc = NULL;
+    UO_POOL_CONFIG pcfg;
+    UO_CONF conf;
+    unsigned int ops;
+
+    for (; in->function_id != 0; in++) {
+        switch (in->function_id) {
+        case OSSL_FUNC_CORE_GET_PARAMS:
+            c_get_params = OSSL_FUNC_core_get_params(in);
+            break;
+        case OSSL_FUNC_CORE_NEW_ERROR:
+            c_new_error = OSSL_FUNC_core_new_error(in);
+            break;
+        case OSSL_FUNC_CORE_SET_ERROR_DEBUG:
+            c_set_error_debug = OSSL_FUNC_core_set_error_debug(in);
+            break;
+        case OSSL_FUNC_CORE_VSET_ERROR:
+            c_vset_error = OSSL_FUNC_core_vset_error(in);
+            break;
+        }
+    }
+    if (!conf_read(handle, &conf)) {
+        UO_LOG(1, "init failed: cannot read the configuration through the core");
+        return 0;
+    }
+    if (!conf_apply(&conf, &pcfg, &ops)) {
+        UO_LOG(1, "init failed: invalid configuration (see above); provider not loaded");
+        return 0;
+    }
+    pc = OPENSSL_zalloc(sizeof(*pc));
+    if (pc == NULL) {
+        UO_LOG(1, "init failed: out of memory");
+        return 0;
+    }
+    pc->handle = handle;
+    pc->offload_ops = ops;
+    pc->libctx = OSSL_LIB_CTX_new();
+    if (pc->libctx == NULL) {
+        UO_LOG(1, "init failed: OSSL_LIB_CTX_new");
+        goto err;
+    }
+    pc->deflt = OSSL_PROVIDER_load(pc->libctx, "default");
+    if (pc->deflt == NULL) {
+        UO_LOG(1, "init failed: cannot load the default provider into the inner library context");
+        goto err;
+    }
+    inner_algs_fetch(pc);
+    if (pc->inner[UO_FAM_RSA].keymgmt == NULL || pc->inner[UO_FAM_RSA].signature == NULL) {
+        UO_LOG(1, "init failed: the inner default provider has no RSA");
+        goto err;
+    }
+    pc->pool = uo_pool_new(&pcfg);
+    if (pc->pool == NULL) {
+        UO_LOG(1, "init failed: cannot allocate the worker pool");
+        goto err;
+    }
+    UO_LOG(1, "loaded %s %s: workers=%u (0 = online CPUs), offload=0x%x, queue_bound=%u, "
+           "io_uring=%s, sync_mode=%s", UO_NAME, UO_VERSION, pcfg.workers, ops,
+           pcfg.queue_bound, pcfg.use_uring ? "yes" : "no",
+           pcfg.sync_mode == UO_SYNC_OFFLOAD ? "offload" : "inline");
+    *out = uo_dispatch;
+    *provctx = pc;
+    return 1;
+
+err:
+    if (pc != NULL) {
+        inner_algs_free(pc);
+        OSSL_PROVIDER_unload(pc->deflt);
+        OSSL_LIB_CTX_free(pc->libctx);
+        OPENSSL_free(pc);
+    }
+    ERR_clear_error();
+    return 0;
+}
