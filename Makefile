@@ -67,6 +67,7 @@ TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 MODULE := $(BUILD)/uringprov.so
 
 .PHONY: all deps test check demo bench install uninstall clean
+.SECONDARY:
 all: $(MODULE)
 
 $(BUILD)/%.o: %.c

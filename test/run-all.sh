@@ -1,9 +1,28 @@
 #!/bin/sh
-# Runs every test binary given, then every test/*.sh script; prints one summary line.
-pass=0; fail=0; skip=0
+# Runs every Check binary given, then every test/integration/*.sh script (exit 77 = skipped, with
+# its reason printed by the script). Ends with one summary line: "N passed, N failed, N skipped".
+# CHECKER, if set, prefixes each binary (e.g. CHECKER="valgrind --error-exitcode=99").
+pass=0; fail=0; skip=0; failed=""
+run() {
+    name=$1; shift
+    echo "== $name"
+    "$@"
+    rc=$?
+    case $rc in
+        0) pass=$((pass+1)) ;;
+        77) skip=$((skip+1)); echo "SKIPPED: $name" ;;
+        *) fail=$((fail+1)); failed="$failed $name"; echo "FAILED ($rc): $name" ;;
+    esac
+}
 for t in "$@"; do
-    echo "== $t"
-    if "$t"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAILED: $t"; fi
+    run "$t" $CHECKER "$t"
 done
+if [ -z "$SANITIZE" ] && [ -z "$CHECKER" ] && [ -z "$UO_NO_INTEGRATION" ]; then
+    for s in test/integration/*.sh; do
+        [ -e "$s" ] || continue
+        run "$s" sh "$s"
+    done
+fi
+[ -n "$failed" ] && echo "failed:$failed"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

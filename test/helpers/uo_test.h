@@ -1,0 +1,35 @@
+/*
+ * uo_test.h - helpers shared by the test programs: a library context with uringprov loaded and
+ * preferred (from build/ unless UO_BUILD says otherwise), its counters, and a runner that executes a
+ * function inside an ASYNC job, waiting on the job's fds with poll() as an event loop would.
+ */
+#ifndef UO_TEST_H
+#define UO_TEST_H
+
+#include <stdint.h>
+
+#include <openssl/crypto.h>
+
+/*
+ * A fresh library context with the default provider and uringprov, and default properties
+ * "?provider=uringprov". extra_conf: lines added to uringprov's config section (NULL for none),
+ * e.g. "sync_mode = offload\nqueue_bound = 4\n". NULL on failure (with the reason on stderr).
+ */
+OSSL_LIB_CTX *uot_libctx_new(const char *extra_conf);
+/* A library context with only the default provider: the reference for differential tests. */
+OSSL_LIB_CTX *uot_default_libctx_new(void);
+/* A uringprov counter (uringprov-offloaded, -inline, -fallbacks, -inflight, -pauses, -workers). */
+uint64_t uot_counter(OSSL_LIB_CTX *libctx, const char *name);
+
+typedef int uot_fn(void *arg);
+
+typedef struct {
+    int pauses;     /* how many times ASYNC_start_job returned ASYNC_PAUSE */
+    int fds_seen;   /* largest number of fds the wait ctx held at a pause */
+    int last_fd;    /* the fd seen at the last pause, -1 if none */
+} UOT_JOB_STATS;
+
+/* Runs fn(arg) inside an ASYNC job until it finishes; returns fn's result (-1 on ASYNC_ERR). */
+int uot_run_in_job(uot_fn *fn, void *arg, UOT_JOB_STATS *st);
+
+#endif
