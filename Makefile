@@ -120,3 +120,8 @@ clean:
 
 -include $(OFFLOAD_OBJ:.o=.d) $(PROVIDER_OBJ:.o=.d) $(TEST_SRC:test/%.c=$(BUILD)/test/%.d) \
          $(TEST_HELPER_OBJ:.o=.d)
+
+$(BUILD)/bench/latency: bench/latency.c $(TEST_HELPER_OBJ) $(MODULE)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/latency.c $(TEST_HELPER_OBJ) $(TEST_LIBS) $(LIBS)
