@@ -1,0 +1,266 @@
+#!/bin/sh
+# haproxy.sh - Debian's HAProxy with `ssl-mode-async`, uringprov preferred through OPENSSL_CONF
+# (openssl.cnf.sample), serving an RSA-2048 certificate on one port and an ECDSA P-256 one on another.
+#
+# HAProxy learns uringprov's eventfd through SSL_get_changed_async_fds after SSL_ERROR_WANT_ASYNC,
+# polls it, and turns async mode off once the handshake is done: the handshake is what this tests.
+# `option httpclose` closes every connection after its response, so each h2load request is a new
+# connection (h2load --h1 would otherwise reuse connections), and with no session cache and no
+# tickets each connection is a full handshake (h2load would otherwise resume its sessions, and a
+# resumed handshake signs nothing). HAProxy logs ssl_fc_is_resumed for every request to prove it.
+#
+# Checks:
+#   - `haproxy -vv` under the same environment lists uringprov among the loaded providers;
+#   - curl gets the answer over TLS 1.3 and TLS 1.2 from both ports, verifying the certificate,
+#     and each port serves the certificate it should;
+#   - h2load makes 2000 requests at 64 concurrent on each port, with 0 failed, and HAProxy's log
+#     shows 2000 new, unresumed TLS sessions for them;
+#   - uringprov's debug log (level 2) shows one "registered eventfd" line per handshake that paused,
+#     from HAProxy's process: at least one per request on the RSA port (and on the ECDSA port once
+#     uringprov serves ECDSA). HAProxy exits on SIGUSR1 after its connections end; when uringprov
+#     unloads it logs its "stats:" line, which then must show offloaded >= those handshakes and no
+#     fallback.
+#
+# Servers bind loopback ports that /proc/net/tcp shows free (retried if the bind loses a race);
+# readiness is the listening socket plus a successful request. The EXIT trap stops only the pids it
+# started; logs are printed and kept on failure. Exit 77 (skip) only when a tool is missing: `make
+# deps` installs haproxy, nghttp2-client (h2load) and curl. BUILD names the build directory.
+set -eu
+
+cd "$(dirname "$0")/../.."
+root=$PWD
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
+REQUESTS=${REQUESTS:-2000}
+
+for tool in haproxy h2load curl openssl od awk grep sed; do
+    command -v "$tool" >/dev/null 2>&1 \
+        || { echo "SKIP: $tool not found (make deps installs haproxy, nghttp2-client, curl)"; exit 77; }
+done
+[ -f "$BUILD/uringprov.so" ] || { echo "FAIL: $BUILD/uringprov.so not built"; exit 1; }
+
+tmp=$(mktemp -d /tmp/uo-haproxy.XXXXXX)
+pids=""
+on_exit() {
+    rc=$?
+    for p in $pids; do
+        kill "$p" 2>/dev/null || true
+    done
+    if [ "$rc" -ne 0 ]; then
+        for f in "$tmp"/*.out "$tmp"/*.log; do
+            [ -f "$f" ] || continue
+            echo "---- $f (last 30 lines)"
+            tail -n 30 "$f"
+        done
+        echo "logs kept in $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+    exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 1' INT TERM HUP
+cd "$tmp"
+
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+
+# forget PID: PID has exited and been waited for; the EXIT trap must not signal its number again.
+forget() {
+    pids=$(echo " $pids " | sed "s/ $1 / /")
+}
+
+# wait_exit PID: until PID exits (30 s at most); returns its status.
+wait_exit() {
+    n=0
+    while kill -0 "$1" 2>/dev/null; do
+        n=$((n + 1))
+        [ "$n" -le 600 ] || fail "process $1 did not exit"
+        sleep 0.05
+    done
+    wait "$1"
+}
+
+# A loopback port below the ephemeral range (so no client connection takes it meanwhile) with no
+# socket on it.
+pick_port() {
+    while :; do
+        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000))
+        hex=$(printf '%04X' "$p")
+        grep -q -i ":$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null || break
+    done
+    echo "$p"
+}
+
+listening() {
+    grep -q -i "0100007F:$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp
+}
+
+# Certificates: made here with the default provider alone; SAN localhost, the organisation names
+# the key type so that the client can tell which one it got.
+for kind in rsa ec; do
+    if [ "$kind" = rsa ]; then alg="-newkey rsa:2048"; else alg="-newkey ec -pkeyopt ec_paramgen_curve:P-256"; fi
+    # shellcheck disable=SC2086
+    OPENSSL_CONF=/dev/null openssl req -x509 $alg -nodes -keyout "$kind.key" -out "$kind.crt" \
+        -subj "/O=uringprov-test-$kind/CN=localhost" -addext subjectAltName=DNS:localhost -days 2 \
+        >>certs.out 2>&1 || fail "cannot make the $kind certificate"
+    cat "$kind.crt" "$kind.key" >"$kind.pem"
+done
+cat rsa.crt ec.crt >ca.crt
+
+ec_served=0
+OPENSSL_MODULES=$BUILD OPENSSL_CONF=/dev/null openssl list -signature-algorithms -provider uringprov \
+    2>/dev/null | grep -q 'ECDSA.*@ uringprov' && ec_served=1
+
+# Only HAProxy gets uringprov: curl and h2load run on the system's configuration.
+uo_cnf=$root/openssl.cnf.sample
+
+# The configuration is read through OPENSSL_CONF by libssl's initialisation: uringprov must be
+# among the providers that HAProxy reports.
+OPENSSL_MODULES=$BUILD OPENSSL_CONF=$uo_cnf haproxy -vv >vv.out 2>&1 || fail "haproxy -vv exited $?"
+grep -q '^OpenSSL providers loaded :.*uringprov' vv.out \
+    || fail "haproxy does not list uringprov: $(grep 'providers loaded' vv.out)"
+
+write_cfg() {
+    cat >haproxy.cfg <<EOF
+global
+    ssl-mode-async
+    nbthread 2
+    maxconn 1024
+    log stderr format raw local0 info
+    # every handshake a full one: no session cache, no tickets
+    tune.ssl.cachesize 0
+    ssl-default-bind-options no-tls-tickets
+
+defaults
+    mode http
+    log global
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    # one TLS handshake per request
+    option httpclose
+    log-format "tls %f resumed=%[ssl_fc_is_resumed] %[ssl_fc_protocol] %[ssl_fc_cipher] %ST"
+
+frontend rsa
+    bind 127.0.0.1:$rsa_port ssl crt $tmp/rsa.pem alpn http/1.1
+    http-request return status 200 content-type text/plain string "hello from haproxy"
+
+frontend ecdsa
+    bind 127.0.0.1:$ec_port ssl crt $tmp/ec.pem alpn http/1.1
+    http-request return status 200 content-type text/plain string "hello from haproxy"
+EOF
+}
+
+tries=0
+while :; do
+    rsa_port=$(pick_port)
+    ec_port=$(pick_port)
+    [ "$rsa_port" != "$ec_port" ] || continue
+    write_cfg
+    haproxy -c -f haproxy.cfg >check.out 2>&1 || fail "haproxy -c rejects the configuration"
+    : >uo.log
+    OPENSSL_MODULES=$BUILD OPENSSL_CONF=$uo_cnf URINGPROV_DEBUG="file:$tmp/uo.log,level:2" \
+        haproxy -db -f haproxy.cfg >haproxy.out 2>&1 &
+    hpid=$!
+    pids="$pids $hpid"
+    n=0
+    while kill -0 "$hpid" 2>/dev/null && ! { listening "$rsa_port" && listening "$ec_port"; }; do
+        n=$((n + 1))
+        [ "$n" -le 400 ] || fail "haproxy is not listening after 20 s"
+        sleep 0.05
+    done
+    kill -0 "$hpid" 2>/dev/null && break
+    wait "$hpid" || true
+    forget "$hpid"
+    tries=$((tries + 1))
+    if ! grep -q -i 'cannot bind' haproxy.out || [ "$tries" -ge 5 ]; then
+        fail "haproxy exited at start"
+    fi
+done
+grep -q 'loaded uringprov' uo.log || fail "haproxy did not load uringprov"
+echo "haproxy $hpid listening on 127.0.0.1:$rsa_port (RSA-2048) and 127.0.0.1:$ec_port (ECDSA P-256)"
+
+# get NAME PORT KIND TLS-VERSION [CURL-ARGS]: one request, with certificate and host name verified.
+get() {
+    name=$1 port=$2 kind=$3 version=$4
+    shift 4
+    curl -sS -v --max-time 20 --cacert ca.crt --resolve "localhost:$port:127.0.0.1" "$@" \
+        "https://localhost:$port/" >"$name.body" 2>"$name.out" || fail "curl $name exited $?"
+    [ "$(cat "$name.body")" = "hello from haproxy" ] || fail "curl $name: unexpected body"
+    grep -q "SSL connection using $version" "$name.out" || fail "curl $name: not $version"
+    grep -q "subject: O=uringprov-test-$kind" "$name.out" || fail "curl $name: not the $kind certificate"
+    echo "ok: $name: $(sed -n 's/^\* SSL connection using //p' "$name.out")"
+}
+
+get curl-rsa-tls13 "$rsa_port" rsa TLSv1.3 --tlsv1.3
+get curl-rsa-tls12 "$rsa_port" rsa TLSv1.2 --tlsv1.2 --tls-max 1.2
+get curl-ec-tls13 "$ec_port" ec TLSv1.3 --tlsv1.3
+get curl-ec-tls12 "$ec_port" ec TLSv1.2 --tlsv1.2 --tls-max 1.2
+rsa_hs=2
+ec_hs=2
+
+# registrations: the "registered eventfd" lines so far; only HAProxy's threads write uo.log.
+registrations() {
+    grep -c "registered eventfd" uo.log || true
+}
+[ "$(registrations)" -ge 2 ] || fail "the curl handshakes registered no eventfd"
+
+# full FRONTEND: the requests that HAProxy logged on FRONTEND over a new (unresumed) TLS session.
+full() {
+    grep -c "^tls $1 resumed=0 .* 200\$" haproxy.out || true
+}
+
+# load NAME PORT FRONTEND: h2load, REQUESTS new connections at 64 concurrent, none may fail, and
+# each a full handshake.
+load() {
+    name=$1 port=$2 fe=$3
+    before=$(registrations)
+    full_before=$(full "$fe")
+    start=$(date +%s.%N)
+    timeout 300 h2load --h1 -n "$REQUESTS" -c 64 -t 1 "https://127.0.0.1:$port/" >"$name.out" 2>&1 \
+        || fail "h2load $name exited $?"
+    end=$(date +%s.%N)
+    grep -q "^requests: $REQUESTS total, $REQUESTS started, $REQUESTS done, $REQUESTS succeeded, 0 failed, 0 errored" \
+        "$name.out" || fail "h2load $name: $(grep '^requests:' "$name.out")"
+    kill -0 "$hpid" 2>/dev/null || fail "haproxy died during h2load $name"
+    regs=$(($(registrations) - before))
+    n=0
+    while [ $(($(full "$fe") - full_before)) -lt "$REQUESTS" ]; do
+        n=$((n + 1))
+        [ "$n" -le 100 ] || fail "h2load $name: HAProxy logged $(($(full "$fe") - full_before)) full handshakes for $REQUESTS requests"
+        sleep 0.05
+    done
+    echo "ok: $name: $(grep '^finished in' "$name.out"); $(sed -n 's/^TLS Protocol: //p' "$name.out")" \
+        "$(sed -n 's/^Cipher: //p' "$name.out"); $REQUESTS full handshakes, $regs registered uringprov's eventfd;" \
+        "$(awk -v s="$start" -v e="$end" -v n="$REQUESTS" 'BEGIN { printf "%.0f handshakes/s", n / (e - s) }')"
+}
+
+load h2load-rsa "$rsa_port" rsa
+[ "$regs" -ge "$REQUESTS" ] || fail "h2load-rsa: $regs eventfd registrations for $REQUESTS handshakes"
+rsa_hs=$((rsa_hs + REQUESTS))
+load h2load-ecdsa "$ec_port" ecdsa
+if [ "$ec_served" -eq 1 ]; then
+    [ "$regs" -ge "$REQUESTS" ] || fail "h2load-ecdsa: $regs eventfd registrations for $REQUESTS handshakes"
+fi
+ec_hs=$((ec_hs + REQUESTS))
+
+# Soft stop: HAProxy exits once its connections are closed.
+kill -USR1 "$hpid"
+wait_exit "$hpid" || fail "haproxy exited $? on SIGUSR1"
+forget "$hpid"
+grep -q -e 'FATAL' -e 'BUG' haproxy.out && fail "haproxy reported a bug condition"
+stats=$(grep ' stats: ' uo.log | tail -n 1 || true)
+if [ -n "$stats" ]; then
+    val() { echo "$stats" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+    want=$rsa_hs
+    [ "$ec_served" -eq 1 ] && want=$((rsa_hs + ec_hs))
+    echo "uringprov in haproxy: ${stats#* stats: }"
+    [ "$(val offloaded)" -ge "$want" ] || fail "offloaded=$(val offloaded), expected at least $want"
+    [ "$(val fallbacks)" -eq 0 ] || fail "fallbacks=$(val fallbacks): operations ran inline"
+else
+    echo "note: haproxy exited without unloading uringprov: no stats line; the eventfd registrations are the proof"
+fi
+echo "PASS: haproxy (uringprov serves ECDSA: $ec_served)"
