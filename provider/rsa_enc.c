@@ -100,18 +100,23 @@ static int rsa_enc_set_ctx_params(void *vctx, const OSSL_PARAM params[])
     return uo_opctx_set_params(vctx, params);
 }
 
+/* An initialised context answers with its inner context's tables, as rsa_sig.c does. */
 static const OSSL_PARAM *rsa_enc_gettable_ctx_params(void *vctx, void *provctx)
 {
     EVP_ASYM_CIPHER *c = ((UO_PROVCTX *)provctx)->inner[UO_FAM_RSA].cipher;
+    EVP_PKEY_CTX *inner = uo_opctx_param_target(vctx);
+    const OSSL_PARAM *t = inner != NULL ? EVP_PKEY_CTX_gettable_params(inner) : NULL;
 
-    return c != NULL ? EVP_ASYM_CIPHER_gettable_ctx_params(c) : NULL;
+    return t != NULL ? t : c != NULL ? EVP_ASYM_CIPHER_gettable_ctx_params(c) : NULL;
 }
 
 static const OSSL_PARAM *rsa_enc_settable_ctx_params(void *vctx, void *provctx)
 {
     EVP_ASYM_CIPHER *c = ((UO_PROVCTX *)provctx)->inner[UO_FAM_RSA].cipher;
+    EVP_PKEY_CTX *inner = uo_opctx_param_target(vctx);
+    const OSSL_PARAM *t = inner != NULL ? EVP_PKEY_CTX_settable_params(inner) : NULL;
 
-    return c != NULL ? EVP_ASYM_CIPHER_settable_ctx_params(c) : NULL;
+    return t != NULL ? t : c != NULL ? EVP_ASYM_CIPHER_settable_ctx_params(c) : NULL;
 }
 
 const OSSL_DISPATCH uo_rsa_asym_cipher_functions[] = {

@@ -14,14 +14,25 @@ static void *rsa_sig_newctx(void *provctx, const char *propq)
     return uo_opctx_new(provctx, UO_FAM_RSA);
 }
 
+/*
+ * The tables depend on the context's state (once digest-sign has a digest, the digest is no
+ * longer settable), so an initialised context answers with its inner context's tables; before
+ * init, those of the inner algorithm.
+ */
 static const OSSL_PARAM *rsa_sig_gettable_ctx_params(void *vctx, void *provctx)
 {
-    return uo_sig_gettable(provctx, UO_FAM_RSA);
+    EVP_PKEY_CTX *inner = uo_opctx_param_target(vctx);
+    const OSSL_PARAM *t = inner != NULL ? EVP_PKEY_CTX_gettable_params(inner) : NULL;
+
+    return t != NULL ? t : uo_sig_gettable(provctx, UO_FAM_RSA);
 }
 
 static const OSSL_PARAM *rsa_sig_settable_ctx_params(void *vctx, void *provctx)
 {
-    return uo_sig_settable(provctx, UO_FAM_RSA);
+    EVP_PKEY_CTX *inner = uo_opctx_param_target(vctx);
+    const OSSL_PARAM *t = inner != NULL ? EVP_PKEY_CTX_settable_params(inner) : NULL;
+
+    return t != NULL ? t : uo_sig_settable(provctx, UO_FAM_RSA);
 }
 
 const OSSL_DISPATCH uo_rsa_signature_functions[] = {

@@ -66,11 +66,32 @@ OSSL_LIB_CTX *uot_libctx_new(const char *extra_conf)
     return libctx;
 }
 
+/*
+ * Activated from a config file, the provider belongs to the library context and goes with it;
+ * OSSL_PROVIDER_load would hand us a reference to keep and unload.
+ */
 OSSL_LIB_CTX *uot_default_libctx_new(void)
 {
-    OSSL_LIB_CTX *libctx = OSSL_LIB_CTX_new();
+    char path[] = "/tmp/uo-test-cnf-XXXXXX";
+    OSSL_LIB_CTX *libctx;
+    FILE *f;
+    int fd, ok;
 
-    if (libctx == NULL || OSSL_PROVIDER_load(libctx, "default") == NULL) {
+    fd = mkstemp(path);
+    if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+        perror("uot_default_libctx_new: mkstemp");
+        return NULL;
+    }
+    fprintf(f, "openssl_conf = openssl_init\n"
+               "[openssl_init]\nproviders = provider_sect\n"
+               "[provider_sect]\ndefault = default_sect\n"
+               "[default_sect]\nactivate = 1\n");
+    fclose(f);
+    libctx = OSSL_LIB_CTX_new();
+    ok = libctx != NULL && OSSL_LIB_CTX_load_config(libctx, path);
+    unlink(path);
+    if (!ok || !OSSL_PROVIDER_available(libctx, "default")) {
+        fprintf(stderr, "uot_default_libctx_new: cannot load the default provider\n");
         OSSL_LIB_CTX_free(libctx);
         return NULL;
     }
