@@ -4,9 +4,10 @@
  * offload/ runs closures ("tasks") on a pool of worker threads, each with its own io_uring. It knows
  * nothing about RSA or EC. A caller allocates a request with room for its payload, fills the payload,
  * and runs it: inside an OpenSSL ASYNC job the request goes to a worker and the job pauses on one
- * eventfd per ASYNC_WAIT_CTX (or the wait ctx's callback); outside a job it runs inline or on a worker
- * with the caller blocked, as configured. The request owns its payload, so a job that is abandoned
- * mid-flight (its wait ctx freed) leaves nothing behind once the worker finishes.
+ * eventfd per ASYNC_WAIT_CTX (the worker also calls the wait ctx's callback, if one is set); outside a
+ * job it runs inline or on a worker with the caller blocked, as configured. The request owns its
+ * payload, so a job that is abandoned mid-flight (its wait ctx freed) leaves nothing behind once the
+ * worker finishes.
  */
 #ifndef UO_OFFLOAD_H
 #define UO_OFFLOAD_H

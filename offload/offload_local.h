@@ -17,11 +17,15 @@
 
 enum uo_req_state { UO_REQ_NEW = 0, UO_REQ_QUEUED, UO_REQ_DONE };
 
+/* Callback mode: the worker fires the callback at most once, unless the wait ctx's cleanup cancels. */
+enum uo_cb_state { UO_CB_ARMED = 0, UO_CB_FIRING, UO_CB_RETURNED, UO_CB_CANCELLED };
+
 /*
  * One per ASYNC_WAIT_CTX: the eventfd the application polls. The wait ctx holds one reference
  * (dropped by its cleanup callback); each request in flight holds one; each io_uring write in the
  * kernel holds one. The fd is closed only when the last one goes, so no worker ever writes to a
- * closed or reused fd.
+ * closed or reused fd. A wait ctx with a callback gets one too: its cleanup is the only word we get
+ * that the application is freeing what the callback's argument points to (libssl's SSL_free).
  */
 struct uo_waiter {
     atomic_int refs;
@@ -29,13 +33,18 @@ struct uo_waiter {
     unsigned int fork_gen;    /* process generation that created the fd */
     uint64_t one;             /* source buffer of io_uring writes; lives while refs are held */
     _Atomic(UO_REQ *) pending; /* the request the job waits on; the job's thread sets it */
+    struct uo_waiter *inherited_next; /* a forked child's list of the parent's waiters it let go */
 };
 
+/*
+ * An error copied off a worker's queue. The strings are copied too: OpenSSL 3.0 keeps its own copies
+ * of file and func in the thread's error state and frees them when the entry is popped.
+ */
 struct uo_errrec {
     unsigned long code;
-    const char *file;
-    const char *func;
     int line;
+    char file[96];
+    char func[64];
     char data[160];
 };
 #define UO_MAX_ERRS 4
@@ -53,6 +62,7 @@ struct uo_req_st {
     struct uo_waiter *waiter; /* fd mode: signalled on completion */
     int (*cb)(void *);        /* callback mode: called on completion, from the worker */
     void *cbarg;
+    atomic_int cb_state;      /* enum uo_cb_state: the worker is done with cb and cbarg once RETURNED */
     UO_REQ *next;
     struct uo_errrec *errs;   /* worker's errors, replayed on the caller's thread */
     int nerrs;
@@ -65,6 +75,7 @@ struct uo_engine;
 struct uo_pool_st {
     UO_POOL_CONFIG cfg;
     _Atomic(struct uo_engine *) eng;
+    atomic_uint making;       /* fork generation of the thread making the engine, 0 for none */
     atomic_int warned_nofd;
     atomic_int warned_full;
     _Alignas(UO_CACHELINE) atomic_uint_fast64_t offloaded;

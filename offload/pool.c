@@ -14,10 +14,15 @@
  *
  * Threads and rings belong to the process that made them: after fork() the engine is made anew on
  * first use and the parent's is left untouched (its threads do not exist in the child).
+ *
+ * At exit() the workers stop before OpenSSL's own atexit cleanup runs (our handler is registered
+ * later, so it runs first): a worker still inside a task while libcrypto tears itself down crashes
+ * the process. Requests still queued then are left undone; their jobs can never resume anyway.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <liburing.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +34,16 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #include "offload_local.h"
 #include "uo_log.h"
@@ -59,26 +74,92 @@ struct uo_engine {
     struct uo_worker *workers;
     int uring;
     atomic_int stop;
+    atomic_int halt;           /* the process is exiting: run nothing more, not even the queue */
+    int joined;                /* the exit hook joined the workers (under engines_lock) */
+    struct uo_engine *next_live; /* in live_engines */
     pthread_mutex_t lock;
     UO_REQ **q;
     unsigned int qcap, qhead;
     atomic_uint qcount;        /* read without the lock by spinning workers */
+    struct uo_engine *inherited; /* the engine this one replaced after a fork, kept until pool free */
 };
 
 /* ---- process generation, bumped in the child after fork ------------------------------------- */
 
 static atomic_uint fork_gen = 1;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+/* This process's engines with running workers, for the exit hook. */
+static pthread_mutex_t engines_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uo_engine *live_engines;
+
+static void on_fork_prepare(void)
+{
+    pthread_mutex_lock(&engines_lock);
+}
+
+static void on_fork_parent(void)
+{
+    pthread_mutex_unlock(&engines_lock);
+}
 
 static void on_fork_child(void)
 {
     atomic_fetch_add(&fork_gen, 1);
+    /* The parent's engines are not this process's to stop. */
+    live_engines = NULL;
+    pthread_mutex_unlock(&engines_lock);
 }
 
-static void atfork_setup(void)
+static void on_exit_stop_workers(void)
+{
+    struct uo_engine *eng;
+    unsigned int i;
+
+    pthread_mutex_lock(&engines_lock);
+    for (eng = live_engines; eng != NULL; eng = eng->next_live) {
+        atomic_store(&eng->halt, 1);
+        atomic_store(&eng->stop, 1);
+        for (i = 0; i < eng->nworkers; i++)
+            eventfd_write(eng->workers[i].wake_fd, 1);
+    }
+    /* Each worker finishes the task it is in (and its eventfd writes), then leaves. */
+    for (eng = live_engines; eng != NULL; eng = eng->next_live) {
+        for (i = 0; i < eng->nworkers; i++)
+            pthread_join(eng->workers[i].thread, NULL);
+        eng->joined = 1;
+    }
+    live_engines = NULL;
+    pthread_mutex_unlock(&engines_lock);
+}
+
+static void hooks_setup(void)
 {
     /* Handlers of a dlopen()ed object go away with it in glibc; the module is also -z nodelete. */
-    pthread_atfork(NULL, NULL, on_fork_child);
+    pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
+    atexit(on_exit_stop_workers);
+}
+
+static void engine_link(struct uo_engine *eng)
+{
+    pthread_mutex_lock(&engines_lock);
+    eng->next_live = live_engines;
+    live_engines = eng;
+    pthread_mutex_unlock(&engines_lock);
+}
+
+static void engine_unlink(struct uo_engine *eng)
+{
+    struct uo_engine **p;
+
+    pthread_mutex_lock(&engines_lock);
+    for (p = &live_engines; *p != NULL; p = &(*p)->next_live) {
+        if (*p == eng) {
+            *p = eng->next_live;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&engines_lock);
 }
 
 unsigned int uo_fork_generation(void)
@@ -179,23 +260,27 @@ static void futex_wake(atomic_int *addr)
 
 static void complete(struct uo_worker *w, UO_REQ *req)
 {
-    UO_POOL *pool = req->pool;
+    struct uo_waiter *wt = req->waiter;
 
-    if (req->cb != NULL) {
-        atomic_store(&req->state, UO_REQ_DONE);
-        req->cb(req->cbarg);
-    } else if (req->waiter != NULL) {
-        struct uo_waiter *wt = req->waiter;
-
+    /* Before DONE: whoever sees the request done also sees it no longer counted in flight. */
+    atomic_fetch_sub(&req->pool->inflight, 1);
+    if (wt != NULL)
         uo_waiter_ref(wt); /* for the write; the job may free the request once it sees DONE */
-        atomic_store(&req->state, UO_REQ_DONE);
-        notify(w, wt);
-    } else {
-        atomic_store(&req->state, UO_REQ_DONE);
+    /* DONE first: the job that the callback gets resumed must see it. */
+    atomic_store(&req->state, UO_REQ_DONE);
+    if (req->cb != NULL) {
+        int armed = UO_CB_ARMED;
+
+        /* Unless the wait ctx's cleanup cancelled it: its application is freeing the argument. */
+        if (atomic_compare_exchange_strong(&req->cb_state, &armed, UO_CB_FIRING)) {
+            req->cb(req->cbarg);
+            atomic_store(&req->cb_state, UO_CB_RETURNED);
+        }
     }
+    if (wt != NULL)
+        notify(w, wt);
     if (atomic_load(&req->blocked))
         futex_wake(&req->state);
-    atomic_fetch_sub(&pool->inflight, 1);
     uo_req_release(req);
 }
 
@@ -308,6 +393,11 @@ static void *worker_main(void *arg)
                                                          : UO_DEFAULT_SPIN_US) * 1000ULL;
     UO_REQ *batch[UO_MAX_BATCH];
 
+    /*
+     * Make this thread's OpenSSL error state now, at one known place: a forked child inherits it
+     * without the thread, and test/valgrind.supp names this call to tell that apart from a leak.
+     */
+    ERR_clear_error();
     if (w->have_ring) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
 
@@ -317,8 +407,11 @@ static void *worker_main(void *arg)
         flush(w);
     }
     for (;;) {
-        unsigned int i, n = pop_batch(eng, batch);
+        unsigned int i, n;
 
+        if (atomic_load_explicit(&eng->halt, memory_order_relaxed))
+            break;
+        n = pop_batch(eng, batch);
         if (n == 0) {
             if (w->have_ring)
                 flush(w);
@@ -330,6 +423,8 @@ static void *worker_main(void *arg)
             continue;
         }
         for (i = 0; i < n; i++) {
+            if (atomic_load_explicit(&eng->halt, memory_order_relaxed))
+                break;  /* exiting: the rest stay undone */
             uo_req_execute(batch[i]);
             complete(w, batch[i]);
             if (w->unsubmitted > 0
@@ -380,6 +475,14 @@ static int uring_usable(const UO_POOL *pool)
     }
     if (env != NULL && *env != '\0' && strcmp(env, "0") != 0) {
         UO_LOG(1, "io_uring switched off by %s; using plain eventfd writes", UO_ENV_NO_URING);
+        return 0;
+    }
+    if (RUNNING_ON_VALGRIND) {
+        /*
+         * Valgrind (3.19) keeps its global lock across a blocking io_uring_enter: a worker asleep
+         * in its ring would stop every other thread, the one that would wake it included.
+         */
+        UO_LOG(1, "running under valgrind; using plain eventfd writes");
         return 0;
     }
     rc = io_uring_queue_init(2, &probe, 0);
@@ -459,6 +562,8 @@ static struct uo_engine *engine_new(UO_POOL *pool, unsigned int gen)
         eng->nworkers++;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (eng->nworkers > 0)
+        engine_link(eng);
     if (eng->nworkers == 0)
         UO_LOG(1, "no worker thread could be created: every operation runs inline");
     else
@@ -467,26 +572,96 @@ static struct uo_engine *engine_new(UO_POOL *pool, unsigned int gen)
     return eng;
 }
 
+static void engine_drop_inherited(struct uo_engine *eng);
+
+/* NULL when no worker can take a request: none could be started, or the process is exiting. */
+static struct uo_engine *engine_usable(struct uo_engine *eng)
+{
+    return eng->nworkers > 0 && !atomic_load_explicit(&eng->halt, memory_order_relaxed) ? eng : NULL;
+}
+
 struct uo_engine *uo_engine_get(UO_POOL *pool)
 {
     unsigned int gen = uo_fork_generation();
     struct uo_engine *cur = atomic_load_explicit(&pool->eng, memory_order_acquire);
-    struct uo_engine *fresh;
+    unsigned int owner;
 
     if (cur != NULL && cur->gen == gen)
-        return cur->nworkers > 0 ? cur : NULL;
-    pthread_once(&atfork_once, atfork_setup);
-    fresh = engine_new(pool, gen);
-    if (fresh == NULL)
-        return NULL;
-    if (!atomic_compare_exchange_strong(&pool->eng, &cur, fresh)) {
-        /* Another thread won the race; ours never ran a request. */
-        uo_engine_stop(fresh);
-        fresh = cur;
-    } else if (cur != NULL) {
-        UO_LOG(1, "new process (fork): started fresh workers; the parent's are not touched");
+        return engine_usable(cur);
+    pthread_once(&hooks_once, hooks_setup);
+    /*
+     * One thread of this process makes the engine while the others wait: threads arriving together
+     * must not each start a pool's worth of workers only to stop them again. A claim made in another
+     * process generation (the fork came while a parent thread was making one) belongs to a thread
+     * that does not exist here, so it is taken over.
+     */
+    for (;;) {
+        owner = atomic_load_explicit(&pool->making, memory_order_acquire);
+        if (owner != gen) {
+            if (atomic_compare_exchange_weak_explicit(&pool->making, &owner, gen,
+                                                      memory_order_acquire, memory_order_relaxed))
+                break;
+            continue;
+        }
+        cur = atomic_load_explicit(&pool->eng, memory_order_acquire);
+        if (cur != NULL && cur->gen == gen)
+            return engine_usable(cur);
+        sched_yield();
     }
-    return fresh->nworkers > 0 ? fresh : NULL;
+    cur = atomic_load_explicit(&pool->eng, memory_order_acquire);
+    if (cur == NULL || cur->gen != gen) {
+        struct uo_engine *fresh = engine_new(pool, gen);
+
+        if (fresh != NULL) {
+            if (cur != NULL) {
+                UO_LOG(1, "new process (fork): started fresh workers; the parent's are not touched");
+                engine_drop_inherited(cur);
+                fresh->inherited = cur;
+            }
+            atomic_store_explicit(&pool->eng, fresh, memory_order_release);
+        }
+        cur = fresh;
+    }
+    atomic_store_explicit(&pool->making, 0, memory_order_release);
+    return cur != NULL ? engine_usable(cur) : NULL;
+}
+
+/*
+ * An engine inherited across fork(): its threads do not exist here, so there is nothing to join. Its
+ * wake eventfds and rings are this process's copies; closing them keeps a child from holding the
+ * parent's rings open. Requests left in its queue are the parent's and are not touched. Its lock may
+ * have been held by a parent thread, so it is not destroyed. The struct itself stays until the pool
+ * goes (chained to the engine that replaced it): a thread of this process may still be reading its
+ * gen on uo_engine_get's fast path.
+ */
+static void engine_drop_inherited(struct uo_engine *eng)
+{
+    unsigned int i;
+
+    if (eng->workers == NULL)
+        return;
+    for (i = 0; i < eng->nworkers; i++) {
+        struct uo_worker *w = &eng->workers[i];
+
+        if (w->have_ring)
+            io_uring_queue_exit(&w->ring);
+        close(w->wake_fd);
+    }
+    free(eng->q);
+    free(eng->workers);
+    eng->q = NULL;
+    eng->workers = NULL;
+}
+
+static void engine_free_inherited(struct uo_engine *eng)
+{
+    while (eng != NULL) {
+        struct uo_engine *next = eng->inherited;
+
+        engine_drop_inherited(eng);
+        free(eng);
+        eng = next;
+    }
 }
 
 void uo_engine_stop(struct uo_engine *eng)
@@ -496,16 +671,21 @@ void uo_engine_stop(struct uo_engine *eng)
     if (eng == NULL)
         return;
     if (eng->gen != uo_fork_generation()) {
-        /* The parent's engine: its threads are not ours to join. */
+        engine_free_inherited(eng);
         return;
     }
-    atomic_store(&eng->stop, 1);
-    for (i = 0; i < eng->nworkers; i++)
-        eventfd_write(eng->workers[i].wake_fd, 1);
+    /* Under engines_lock, so this reads joined after the exit hook is done with this engine. */
+    engine_unlink(eng);
+    if (!eng->joined) {
+        atomic_store(&eng->stop, 1);
+        for (i = 0; i < eng->nworkers; i++)
+            eventfd_write(eng->workers[i].wake_fd, 1);
+        for (i = 0; i < eng->nworkers; i++)
+            pthread_join(eng->workers[i].thread, NULL);
+    }
     for (i = 0; i < eng->nworkers; i++) {
         struct uo_worker *w = &eng->workers[i];
 
-        pthread_join(w->thread, NULL);
         if (w->have_ring)
             io_uring_queue_exit(&w->ring);
         close(w->wake_fd);
@@ -513,6 +693,7 @@ void uo_engine_stop(struct uo_engine *eng)
     pthread_mutex_destroy(&eng->lock);
     free(eng->q);
     free(eng->workers);
+    engine_free_inherited(eng->inherited);
     free(eng);
 }
 

@@ -1,8 +1,10 @@
 /*
  * req.c - requests, the per-wait-ctx eventfd, and the ASYNC glue.
  *
- * Inside a job: the request goes to a worker, the job registers its wait ctx's eventfd (or uses the
- * wait ctx's callback) and pauses, at least once, until the request is done. Each resume drains the
+ * Inside a job: the request goes to a worker, the job registers its wait ctx's eventfd (registered
+ * only once the request is on a worker) and pauses, at least once, until the request is done. If the
+ * wait ctx has a callback, the worker calls it too; the eventfd is still there, since its cleanup is
+ * how a callback is cancelled when the application frees the wait ctx. Each resume drains the
  * fd and checks the request: a resume is not a completion. Outside a job the request runs inline, or
  * on a worker with the caller blocked on a futex, as configured. Whenever no worker can take a
  * request (queue full, no fd, no thread) it runs inline and counts as a fallback: nothing is dropped.
@@ -16,6 +18,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -34,6 +38,12 @@ atomic_int_fast64_t uo_live_waiters;
 
 /* The wait ctx key: compared by address, one per process. */
 static const char wait_key = 'u';
+
+/*
+ * Waiters a forked child found in its wait ctxs: the parent's. Never freed here, since a copied
+ * request of the parent's may still point at one, but kept reachable rather than leaked.
+ */
+static _Atomic(struct uo_waiter *) inherited_waiters;
 
 /* ---- pool ---------------------------------------------------------------------------------- */
 
@@ -101,30 +111,56 @@ static void waiter_cleanup(ASYNC_WAIT_CTX *ctx, const void *key, OSSL_ASYNC_FD f
     if (abandoned != NULL) {
         /* The job paused on this wait ctx will never resume: drop its reference for it. */
         UO_LOG(2, "wait ctx freed with a request in flight; the request goes when its worker is done");
+        if (abandoned->cb != NULL) {
+            int armed = UO_CB_ARMED;
+
+            /*
+             * The application is freeing what the callback's argument points to (libssl calls this
+             * from SSL_free, before the SSL goes): cancel the callback, or wait out the call that
+             * a worker is making right now.
+             */
+            if (!atomic_compare_exchange_strong(&abandoned->cb_state, &armed, UO_CB_CANCELLED))
+                while (atomic_load(&abandoned->cb_state) != UO_CB_RETURNED)
+                    sched_yield();
+        }
         uo_req_release(abandoned);
     }
     uo_waiter_release(w);
 }
 
 /*
- * The wait ctx's waiter, made and registered on first use. Registered again if the application
- * cleared it; replaced in a forked child so that the child never signals the parent's eventfd.
+ * The waiter this process registered in the wait ctx, or NULL. One inherited across fork is taken
+ * out of the wait ctx, so that the child never signals the parent's eventfd.
  */
-static struct uo_waiter *waiter_get(UO_POOL *pool, ASYNC_WAIT_CTX *wctx)
+static struct uo_waiter *waiter_find(ASYNC_WAIT_CTX *wctx)
 {
     OSSL_ASYNC_FD fd = OSSL_BAD_ASYNC_FD;
     void *data = NULL;
     struct uo_waiter *w;
 
-    if (ASYNC_WAIT_CTX_get_fd(wctx, &wait_key, &fd, &data) && data != NULL) {
-        w = data;
-        if (w->fork_gen == uo_fork_generation())
-            return w;
-        /* Inherited across fork: forget it here without touching the parent's object. */
-        ASYNC_WAIT_CTX_clear_fd(wctx, &wait_key);
-        close(fd);
-    }
-    w = calloc(1, sizeof(*w));
+    if (!ASYNC_WAIT_CTX_get_fd(wctx, &wait_key, &fd, &data) || data == NULL)
+        return NULL;
+    w = data;
+    if (w->fork_gen == uo_fork_generation())
+        return w;
+    /* Inherited across fork: forget it here without touching the parent's object. */
+    ASYNC_WAIT_CTX_clear_fd(wctx, &wait_key);
+    close(fd);
+    w->inherited_next = atomic_load(&inherited_waiters);
+    while (!atomic_compare_exchange_weak(&inherited_waiters, &w->inherited_next, w))
+        ;
+    return NULL;
+}
+
+/*
+ * A new waiter, holding the reference that the wait ctx takes over at registration. It is registered
+ * only once its request is on a worker: a job that then runs inline leaves no fd in its wait ctx that
+ * the application never saw announced (HAProxy aborts on one).
+ */
+static struct uo_waiter *waiter_new(UO_POOL *pool)
+{
+    struct uo_waiter *w = calloc(1, sizeof(*w));
+
     if (w == NULL)
         return NULL;
     w->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -139,16 +175,18 @@ static struct uo_waiter *waiter_get(UO_POOL *pool, ASYNC_WAIT_CTX *wctx)
     }
     w->one = 1;
     w->fork_gen = uo_fork_generation();
-    atomic_init(&w->refs, 1); /* the wait ctx's */
+    atomic_init(&w->refs, 1);
     atomic_fetch_add(&uo_live_waiters, 1);
-    if (!ASYNC_WAIT_CTX_set_wait_fd(wctx, &wait_key, w->fd, w, waiter_cleanup)) {
-        close(w->fd);
-        free(w);
-        atomic_fetch_sub(&uo_live_waiters, 1);
-        return NULL;
-    }
-    UO_LOG(2, "wait ctx %p: registered eventfd %d", (void *)wctx, w->fd);
     return w;
+}
+
+/* Hands the waiter's first reference to the wait ctx. */
+static int waiter_register(ASYNC_WAIT_CTX *wctx, struct uo_waiter *w)
+{
+    if (!ASYNC_WAIT_CTX_set_wait_fd(wctx, &wait_key, w->fd, w, waiter_cleanup))
+        return 0;
+    UO_LOG(2, "wait ctx %p: registered eventfd %d", (void *)wctx, w->fd);
+    return 1;
 }
 
 static void waiter_drain(struct uo_waiter *w)
@@ -233,9 +271,9 @@ void uo_req_execute(UO_REQ *req)
                 continue; /* keep the first ones: the cause comes first */
             e = &req->errs[req->nerrs++];
             e->code = code;
-            e->file = file;
             e->line = line;
-            e->func = func;
+            snprintf(e->file, sizeof(e->file), "%s", file != NULL ? file : "");
+            snprintf(e->func, sizeof(e->func), "%s", func != NULL ? func : "");
             if ((flags & ERR_TXT_STRING) != 0 && data != NULL)
                 snprintf(e->data, sizeof(e->data), "%s", data);
         }
@@ -278,7 +316,8 @@ static int submit(UO_REQ *req, struct uo_engine *eng)
             UO_LOG(1, "queue full: running on the caller's thread (counted as a fallback)");
         return 0;
     }
-    atomic_fetch_add_explicit(&pool->offloaded, 1, memory_order_relaxed);
+    /* Release: whoever reads the count (uo_pool_get_stats) knows these submits are over. */
+    atomic_fetch_add_explicit(&pool->offloaded, 1, memory_order_release);
     return 1;
 }
 
@@ -308,61 +347,98 @@ static int run_blocking(UO_REQ *req)
     return req->result;
 }
 
+/* Callback mode: the worker must be done with the callback's argument before the job finishes. */
+static void wait_callback(UO_REQ *req)
+{
+    int armed = UO_CB_ARMED;
+
+    /* Not fired yet (the job is not paused, or never was): it must not come at all now. */
+    if (atomic_compare_exchange_strong(&req->cb_state, &armed, UO_CB_CANCELLED))
+        return;
+    /*
+     * A resume (spurious, or the one the callback itself asked for) can see DONE while the worker
+     * is still inside the callback. Finishing now would let the application free the callback's
+     * argument (libssl's SSL) under it, so wait that short, already running call out.
+     */
+    while (atomic_load(&req->cb_state) != UO_CB_RETURNED)
+        sched_yield();
+}
+
 static int run_in_job(UO_REQ *req, ASYNC_JOB *job)
 {
     UO_POOL *pool = req->pool;
     ASYNC_WAIT_CTX *wctx = ASYNC_get_wait_ctx(job);
     ASYNC_callback_fn cb = NULL;
     void *cbarg = NULL;
-    struct uo_waiter *w = NULL;
+    struct uo_waiter *w;
     struct uo_engine *eng;
+    int fresh = 0, old_status = ASYNC_STATUS_UNSUPPORTED;
 
     if (wctx == NULL)
         return run_blocking(req);
     eng = uo_engine_get(pool);
     if (eng == NULL)
         return run_inline(req, &pool->fallbacks);
+    w = waiter_find(wctx);
+    if (w == NULL) {
+        w = waiter_new(pool);
+        if (w == NULL)
+            return run_inline(req, &pool->fallbacks);
+        fresh = 1;
+    }
+    uo_waiter_ref(w);
+    req->waiter = w;
     if (ASYNC_WAIT_CTX_get_callback(wctx, &cb, &cbarg) && cb != NULL) {
         req->cb = cb;
         req->cbarg = cbarg;
-    } else {
-        w = waiter_get(pool, wctx);
-        if (w == NULL)
-            return run_inline(req, &pool->fallbacks);
-        uo_waiter_ref(w);
-        req->waiter = w;
-        atomic_store(&w->pending, req);
+        /* Set before the submit: the callback may read it on the worker as soon as the task ends. */
+        old_status = ASYNC_WAIT_CTX_get_status(wctx);
+        ASYNC_WAIT_CTX_set_status(wctx, ASYNC_STATUS_OK);
     }
+    atomic_store(&w->pending, req);
     if (!submit(req, eng)) {
-        if (w != NULL)
-            atomic_store(&w->pending, NULL);
+        atomic_store(&w->pending, NULL);
+        if (cb != NULL)
+            ASYNC_WAIT_CTX_set_status(wctx, old_status);
+        if (fresh) {
+            /* Never registered: the request's reference and the one meant for the wait ctx. */
+            req->waiter = NULL;
+            uo_waiter_release(w);
+            uo_waiter_release(w);
+        }
         return run_inline(req, &pool->fallbacks);
     }
-    if (cb != NULL)
-        ASYNC_WAIT_CTX_set_status(wctx, ASYNC_STATUS_OK);
+    if (fresh && !waiter_register(wctx, w)) {
+        /* Nothing to pause on: wait for the worker on this thread. */
+        atomic_store(&w->pending, NULL);
+        uo_waiter_release(w);
+        wait_blocking(req);
+        if (cb != NULL)
+            wait_callback(req);
+        replay_errors(req);
+        return req->result;
+    }
     /* Pause at least once even if the worker is already done: see docs/architecture.md. */
     do {
-        if (w != NULL) {
-            OSSL_ASYNC_FD fd;
-            void *data;
+        OSSL_ASYNC_FD fd;
+        void *data;
 
-            if (!ASYNC_WAIT_CTX_get_fd(wctx, &wait_key, &fd, &data)) {
-                /* The application cleared it: register it again, with the ctx's own reference. */
-                uo_waiter_ref(w);
-                if (!ASYNC_WAIT_CTX_set_wait_fd(wctx, &wait_key, w->fd, w, waiter_cleanup))
-                    uo_waiter_release(w);
-            }
+        if (!ASYNC_WAIT_CTX_get_fd(wctx, &wait_key, &fd, &data)) {
+            /* The application cleared it: register it again, with the ctx's own reference. */
+            uo_waiter_ref(w);
+            if (!waiter_register(wctx, w))
+                uo_waiter_release(w);
         }
         atomic_fetch_add_explicit(&pool->pauses, 1, memory_order_relaxed);
         if (!ASYNC_pause_job()) {
             wait_blocking(req);
             break;
         }
-        if (w != NULL)
-            waiter_drain(w);
+        waiter_drain(w);
     } while (atomic_load_explicit(&req->state, memory_order_acquire) != UO_REQ_DONE);
-    if (w != NULL)
-        atomic_store(&w->pending, NULL);
+    atomic_store(&w->pending, NULL);
+    if (cb != NULL)
+        wait_callback(req);
     replay_errors(req);
     return req->result;
 }
