@@ -33,7 +33,7 @@ typedef struct {
     unsigned int queue_bound;  /* 0: UO_DEFAULT_QUEUE_BOUND */
     int use_uring;             /* 0: plain eventfd writes, no io_uring */
     int sync_mode;             /* enum uo_sync_mode */
-    unsigned int spin_us;      /* how long an idle worker polls before sleeping; 0: default */
+    unsigned int spin_us;      /* how long an idle worker polls before sleeping; 0: not at all */
 } UO_POOL_CONFIG;
 
 #define UO_DEFAULT_QUEUE_BOUND 1024

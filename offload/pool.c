@@ -389,8 +389,7 @@ static void *worker_main(void *arg)
 {
     struct uo_worker *w = arg;
     struct uo_engine *eng = w->eng;
-    uint64_t spin_ns = (uint64_t)(eng->pool->cfg.spin_us ? eng->pool->cfg.spin_us
-                                                         : UO_DEFAULT_SPIN_US) * 1000ULL;
+    uint64_t spin_ns = (uint64_t)eng->pool->cfg.spin_us * 1000ULL; /* 0: sleep at once */
     UO_REQ *batch[UO_MAX_BATCH];
 
     /*

@@ -189,13 +189,24 @@ static int waiter_register(ASYNC_WAIT_CTX *wctx, struct uo_waiter *w)
     return 1;
 }
 
-static void waiter_drain(struct uo_waiter *w)
+/* Returns 1 if a wake-up was pending. */
+static int waiter_drain(struct uo_waiter *w)
 {
     uint64_t v;
+    ssize_t rc;
 
-    while (read(w->fd, &v, sizeof(v)) < 0 && errno == EINTR)
+    while ((rc = read(w->fd, &v, sizeof(v))) < 0 && errno == EINTR)
         ;
+    return rc == (ssize_t)sizeof(v);
 }
+
+/*
+ * Resumes in a row that found neither a wake-up nor a finished request before the job stops pausing
+ * and blocks on the worker. ASYNC_pause_job returns at once while pausing is blocked
+ * (ASYNC_block_pause), and some callers (s_server's handshake loop) resume without waiting for the
+ * fd: either way the loop would only burn the caller's CPU until the worker is done.
+ */
+#define UO_MAX_EMPTY_RESUMES 64
 
 /* ---- requests ------------------------------------------------------------------------------ */
 
@@ -372,7 +383,7 @@ static int run_in_job(UO_REQ *req, ASYNC_JOB *job)
     void *cbarg = NULL;
     struct uo_waiter *w;
     struct uo_engine *eng;
-    int fresh = 0, old_status = ASYNC_STATUS_UNSUPPORTED;
+    int fresh = 0, old_status = ASYNC_STATUS_UNSUPPORTED, empty = 0;
 
     if (wctx == NULL)
         return run_blocking(req);
@@ -434,7 +445,13 @@ static int run_in_job(UO_REQ *req, ASYNC_JOB *job)
             wait_blocking(req);
             break;
         }
-        waiter_drain(w);
+        if (waiter_drain(w))
+            empty = 0;
+        else if (++empty >= UO_MAX_EMPTY_RESUMES
+                 && atomic_load_explicit(&req->state, memory_order_acquire) != UO_REQ_DONE) {
+            wait_blocking(req);
+            break;
+        }
     } while (atomic_load_explicit(&req->state, memory_order_acquire) != UO_REQ_DONE);
     atomic_store(&w->pending, NULL);
     if (cb != NULL)

@@ -608,6 +608,66 @@ START_TEST(spurious_resumes)
 }
 END_TEST
 
+/*
+ * While pausing is blocked (ASYNC_block_pause), ASYNC_pause_job returns at once: the request must
+ * still complete, with the job blocked on the worker after a bounded number of empty resumes rather
+ * than spinning until the task ends.
+ */
+struct blocked_job {
+    UO_POOL *pool;
+    struct task t;
+    int rc;
+};
+
+static int blocked_job_main(void *arg)
+{
+    struct blocked_job *b = *(struct blocked_job **)arg;
+
+    ASYNC_block_pause();
+    b->rc = run_task(b->pool, &b->t, NULL);
+    ASYNC_unblock_pause();
+    return b->rc;
+}
+
+static void *open_gate_later(void *arg)
+{
+    sleep_ms(200);
+    gate_open(arg);
+    return NULL;
+}
+
+START_TEST(pause_blocked)
+{
+    UO_POOL *pool = pool_new(2, 0, 1, UO_SYNC_INLINE);
+    ASYNC_WAIT_CTX *wctx = ASYNC_WAIT_CTX_new();
+    ASYNC_JOB *job = NULL;
+    struct blocked_job b, *bp = &b;
+    struct gate g;
+    pthread_t opener;
+    int ret = 0;
+
+    ck_assert_ptr_nonnull(pool);
+    gate_init(&g);
+    memset(&b, 0, sizeof(b));
+    b.pool = pool;
+    b.t.kind = T_GATE;
+    b.t.seed = 11;
+    b.t.iters = 10;
+    b.t.gate = &g;
+    ck_assert_int_eq(pthread_create(&opener, NULL, open_gate_later, &g), 0);
+    ck_assert_int_eq(ASYNC_start_job(&job, wctx, &ret, blocked_job_main, &bp, sizeof(bp)),
+                     ASYNC_FINISH);
+    pthread_join(opener, NULL);
+    ck_assert_int_eq(ret, 1);
+    ck_assert(b.t.out == task_expected(&b.t));
+    /* 200 ms of spinning would be millions of pauses; the bound keeps it near 64. */
+    ck_assert_uint_le(stats(pool).pauses, 100);
+    ck_assert_uint_eq(stats(pool).offloaded, 1);
+    ASYNC_WAIT_CTX_free(wctx);
+    uo_pool_free(pool);
+}
+END_TEST
+
 /* ---- 3. a stable fd ------------------------------------------------------------------------ */
 
 START_TEST(stable_fd)
@@ -1867,7 +1927,7 @@ int main(void)
     int failed;
 
     ADD(s, "jobs", many_concurrent_jobs, spurious_resumes, stable_fd, pause_at_least_once,
-        pause_when_worker_done_first);
+        pause_when_worker_done_first, pause_blocked);
     ADD(s, "callback", callback_mode, callback_outlives_no_job, callback_wait_ctx_freed_before,
         callback_wait_ctx_freed_during);
     ADD(s, "fallback", fallback_env, fallback_config);
