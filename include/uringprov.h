@@ -206,6 +206,20 @@ const OSSL_PARAM *uo_sig_settable(UO_PROVCTX *pc, enum uo_family fam);
 /* Caps a caller's output capacity at what the key can produce, so requests stay small. */
 size_t uo_out_capacity(const UO_OPCTX *ctx, size_t outsize);
 
+/* ---- key exchange callbacks shared by ECDH, X25519 and X448 (provider/exchange.c) --------- */
+OSSL_FUNC_keyexch_freectx_fn uo_exch_freectx;
+OSSL_FUNC_keyexch_dupctx_fn uo_exch_dupctx;
+OSSL_FUNC_keyexch_init_fn uo_exch_init;
+OSSL_FUNC_keyexch_set_peer_fn uo_exch_set_peer;
+OSSL_FUNC_keyexch_derive_fn uo_exch_derive;
+OSSL_FUNC_keyexch_get_ctx_params_fn uo_exch_get_ctx_params;
+OSSL_FUNC_keyexch_set_ctx_params_fn uo_exch_set_ctx_params;
+const OSSL_PARAM *uo_exch_gettable(UO_PROVCTX *pc, enum uo_family fam);
+const OSSL_PARAM *uo_exch_settable(UO_PROVCTX *pc, enum uo_family fam);
+
+/* ---- provider capabilities: TLS-GROUP (provider/capabilities.c) --------------------------- */
+OSSL_FUNC_provider_get_capabilities_fn uo_get_capabilities;
+
 /* ---- errors (provider/uringprov.c) --------------------------------------------------------- */
 enum uo_reason {
     UO_R_INIT_FAILED = 1,
@@ -234,5 +248,16 @@ extern const OSSL_DISPATCH uo_rsa_keymgmt_functions[];
 extern const OSSL_DISPATCH uo_rsapss_keymgmt_functions[];
 extern const OSSL_DISPATCH uo_rsa_signature_functions[];
 extern const OSSL_DISPATCH uo_rsa_asym_cipher_functions[];
+extern const OSSL_DISPATCH uo_ec_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_x25519_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_x448_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_ed25519_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_ed448_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_ecdsa_signature_functions[];
+extern const OSSL_DISPATCH uo_ed25519_signature_functions[];
+extern const OSSL_DISPATCH uo_ed448_signature_functions[];
+extern const OSSL_DISPATCH uo_ecdh_keyexch_functions[];
+extern const OSSL_DISPATCH uo_x25519_keyexch_functions[];
+extern const OSSL_DISPATCH uo_x448_keyexch_functions[];
 
 #endif

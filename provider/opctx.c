@@ -87,6 +87,14 @@ static int opctx_set_key(UO_OPCTX *ctx, UO_KEY *key)
         UO_RAISE(ctx->pc, UO_R_MISSING_KEY);
         return 0;
     }
+    /*
+     * A key imported with domain parameters only has nothing to sign or verify with; OpenSSL
+     * 3.0's RSA code dereferences the missing modulus (found by test/fuzz/fuzz_import).
+     */
+    if (!key->has_pub && !key->has_priv) {
+        UO_RAISE_DATA(ctx->pc, UO_R_MISSING_KEY, "the %s key holds neither half", key->type->name);
+        return 0;
+    }
     if (!EVP_PKEY_up_ref(key->pkey))
         return 0;
     EVP_PKEY_free(ctx->pkey);
@@ -143,14 +151,32 @@ int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdnam
 
     if (ctx == NULL || !opctx_set_key(ctx, key))
         return 0;
+    if (mdname != NULL && *mdname == '\0')
+        mdname = NULL;
+    /*
+     * A re-init with no key (openssl speed does one before every EdDSA signature) re-initialises
+     * the inner context in place, as libcrypto does with ours: rebuilding it would cost a
+     * signature fetch, a key lookup and two allocations on every operation.
+     */
+    if (key == NULL && ctx->mdctx != NULL
+        && ctx->operation == (sign ? EVP_PKEY_OP_SIGNCTX : EVP_PKEY_OP_VERIFYCTX)) {
+        ERR_set_mark();
+        ok = sign ? EVP_DigestSignInit_ex(ctx->mdctx, NULL, mdname, ctx->pc->libctx, props, NULL,
+                                          params)
+                  : EVP_DigestVerifyInit_ex(ctx->mdctx, NULL, mdname, ctx->pc->libctx, props,
+                                            NULL, params);
+        if (ok > 0) {
+            ERR_clear_last_mark();
+            return 1;
+        }
+        ERR_pop_to_mark(); /* rebuild below instead */
+    }
     opctx_reset(ctx);
     ctx->mdctx = EVP_MD_CTX_new();
     if (ctx->mdctx == NULL) {
         UO_RAISE(ctx->pc, UO_R_MALLOC_FAILURE);
         return 0;
     }
-    if (mdname != NULL && *mdname == '\0')
-        mdname = NULL;
     if (sign)
         ok = EVP_DigestSignInit_ex(ctx->mdctx, &pctx, mdname, ctx->pc->libctx, props, ctx->pkey,
                                    params);
@@ -179,7 +205,12 @@ int uo_opctx_set_params(UO_OPCTX *ctx, const OSSL_PARAM params[])
         UO_RAISE(ctx != NULL ? ctx->pc : NULL, UO_R_OPERATION_NOT_INITIALIZED);
         return 0;
     }
-    return EVP_PKEY_CTX_set_params(ctx->pctx, params) > 0;
+    if (EVP_PKEY_CTX_set_params(ctx->pctx, params) > 0)
+        return 1;
+    /* The inner provider sometimes refuses without a word (PSS padding on a decrypt context). */
+    if (ERR_peek_last_error() == 0)
+        UO_RAISE_DATA(ctx->pc, UO_R_BAD_PARAMETER, "parameters rejected (%s ...)", params->key);
+    return 0;
 }
 
 int uo_opctx_get_params(UO_OPCTX *ctx, OSSL_PARAM params[])

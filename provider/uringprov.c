@@ -198,16 +198,31 @@ static int conf_apply(const UO_CONF *c, UO_POOL_CONFIG *pcfg, unsigned int *ops)
 static const OSSL_ALGORITHM uo_keymgmt[] = {
     ALG("RSA:rsaEncryption:1.2.840.113549.1.1.1", uo_rsa_keymgmt_functions),
     ALG("RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10", uo_rsapss_keymgmt_functions),
+    ALG("EC:id-ecPublicKey:1.2.840.10045.2.1", uo_ec_keymgmt_functions),
+    ALG("X25519:1.3.101.110", uo_x25519_keymgmt_functions),
+    ALG("X448:1.3.101.111", uo_x448_keymgmt_functions),
+    ALG("ED25519:1.3.101.112", uo_ed25519_keymgmt_functions),
+    ALG("ED448:1.3.101.113", uo_ed448_keymgmt_functions),
     { NULL, NULL, NULL, NULL }
 };
 
 static const OSSL_ALGORITHM uo_signature[] = {
     ALG("RSA:rsaEncryption:1.2.840.113549.1.1.1", uo_rsa_signature_functions),
+    ALG("ECDSA", uo_ecdsa_signature_functions),
+    ALG("ED25519:1.3.101.112", uo_ed25519_signature_functions),
+    ALG("ED448:1.3.101.113", uo_ed448_signature_functions),
     { NULL, NULL, NULL, NULL }
 };
 
 static const OSSL_ALGORITHM uo_asym_cipher[] = {
     ALG("RSA:rsaEncryption:1.2.840.113549.1.1.1", uo_rsa_asym_cipher_functions),
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM uo_keyexch[] = {
+    ALG("ECDH", uo_ecdh_keyexch_functions),
+    ALG("X25519:1.3.101.110", uo_x25519_keyexch_functions),
+    ALG("X448:1.3.101.111", uo_x448_keyexch_functions),
     { NULL, NULL, NULL, NULL }
 };
 
@@ -221,6 +236,8 @@ static const OSSL_ALGORITHM *uo_query(void *provctx, int operation_id, int *no_c
         return uo_signature;
     case OSSL_OP_ASYM_CIPHER:
         return uo_asym_cipher;
+    case OSSL_OP_KEYEXCH:
+        return uo_keyexch;
     }
     return NULL;
 }
@@ -344,15 +361,10 @@ static void inner_algs_fetch(UO_PROVCTX *pc)
 static void uo_teardown(void *provctx)
 {
     UO_PROVCTX *pc = provctx;
-    UO_POOL_STATS st;
 
     if (pc == NULL)
         return;
-    uo_pool_get_stats(pc->pool, &st);
-    UO_LOG(1, "stats: offloaded=%llu inline=%llu fallbacks=%llu pauses=%llu inflight=%llu "
-           "workers=%u io_uring=%d", (unsigned long long)st.offloaded,
-           (unsigned long long)st.inline_runs, (unsigned long long)st.fallbacks,
-           (unsigned long long)st.pauses, (unsigned long long)st.inflight, st.workers, st.uring);
+    uo_pool_log_stats(pc->pool);
     uo_pool_free(pc->pool);
     inner_algs_free(pc);
     OSSL_PROVIDER_unload(pc->deflt);
@@ -366,6 +378,7 @@ static const OSSL_DISPATCH uo_dispatch[] = {
     { OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))uo_get_params },
     { OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))uo_query },
     { OSSL_FUNC_PROVIDER_GET_REASON_STRINGS, (void (*)(void))uo_get_reason_strings },
+    { OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))uo_get_capabilities },
     { 0, NULL }
 };
 
