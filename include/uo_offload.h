@@ -57,6 +57,12 @@ UO_POOL *uo_pool_new(const UO_POOL_CONFIG *cfg);
 /* Stops the workers after they finish every queued request; frees the pool. */
 void uo_pool_free(UO_POOL *pool);
 void uo_pool_get_stats(UO_POOL *pool, UO_POOL_STATS *st);
+/*
+ * Writes the "stats: offloaded=N ..." line to the debug log (level 1), once per pool: at pool free,
+ * or at exit() for a pool that is never freed (openssl speed never frees its ECDSA keys, so the
+ * provider never unloads).
+ */
+void uo_pool_log_stats(UO_POOL *pool);
 
 /*
  * kind tags requests that a batch backend could take together (up to UO_MAX_BATCH of one kind).

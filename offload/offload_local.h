@@ -76,6 +76,7 @@ struct uo_pool_st {
     UO_POOL_CONFIG cfg;
     _Atomic(struct uo_engine *) eng;
     atomic_uint making;       /* fork generation of the thread making the engine, 0 for none */
+    atomic_int stats_logged;
     atomic_int warned_nofd;
     atomic_int warned_full;
     _Alignas(UO_CACHELINE) atomic_uint_fast64_t offloaded;

@@ -128,6 +128,7 @@ static void on_exit_stop_workers(void)
         for (i = 0; i < eng->nworkers; i++)
             pthread_join(eng->workers[i].thread, NULL);
         eng->joined = 1;
+        uo_pool_log_stats(eng->pool);
     }
     live_engines = NULL;
     pthread_mutex_unlock(&engines_lock);

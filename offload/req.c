@@ -68,6 +68,19 @@ void uo_pool_free(UO_POOL *pool)
     free(pool);
 }
 
+void uo_pool_log_stats(UO_POOL *pool)
+{
+    UO_POOL_STATS st;
+
+    if (pool == NULL || atomic_exchange(&pool->stats_logged, 1))
+        return;
+    uo_pool_get_stats(pool, &st);
+    UO_LOG(1, "stats: offloaded=%llu inline=%llu fallbacks=%llu pauses=%llu inflight=%llu "
+           "workers=%u io_uring=%d", (unsigned long long)st.offloaded,
+           (unsigned long long)st.inline_runs, (unsigned long long)st.fallbacks,
+           (unsigned long long)st.pauses, (unsigned long long)st.inflight, st.workers, st.uring);
+}
+
 void uo_pool_get_stats(UO_POOL *pool, UO_POOL_STATS *st)
 {
     struct uo_engine *eng = atomic_load(&pool->eng);
