@@ -91,6 +91,9 @@ $(BUILD)/test/%: $(BUILD)/test/%.o $(TEST_HELPER_OBJ) $(BUILD)/liboffload.a
 
 $(BUILD)/test/%.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags check 2>/dev/null) -Wno-missing-prototypes
 
+# test_faults installs seccomp filters (io_uring_setup and thread creation made to fail).
+$(BUILD)/test/test_faults: TEST_LIBS += $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
+
 deps:
 	@sh test/deps.sh $(DEBIAN_PACKAGES)
 
@@ -105,8 +108,8 @@ demo: deps
 	@sh test/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
-	@sh bench/run.sh
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/latency
+	@BUILD=$(BUILD) sh bench/run.sh
 
 install: $(MODULE)
 	install -d $(DESTDIR)$(MODULESDIR)

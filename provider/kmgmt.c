@@ -193,31 +193,51 @@ int uo_kmgmt_validate(const void *keydata, int selection, int checktype)
 }
 
 /*
- * OpenSSL 3.0's RSA import leaks the CRT exponents and coefficients it is given without the
- * factors (ossl_rsa_fromdata frees their stacks but not their BIGNUMs), then ignores them. Such
- * params go on without those entries: the same key, no leak (found by test/fuzz/fuzz_import).
- * Returns params itself when there is nothing to drop, else a copy the caller frees (the entries
- * point to the caller's data; nothing secret is copied).
+ * OpenSSL 3.0's RSA import (ossl_rsa_fromdata) mishandles a private key whose CRT values do not
+ * match its factors: given exponents and coefficients without the factors, or two factors with
+ * the wrong number of them, it leaks the ones it ignores; given more than two factors without all
+ * their exponents and coefficients, it frees the first two factors twice and crashes. Both found
+ * by test/fuzz/fuzz_import. So the inner import gets the ignored values dropped (the same key, no
+ * leak), and never a multi-prime set that is incomplete (*reject). Returns params itself when it
+ * is fine, else a copy the caller frees, whose entries point to the caller's data (nothing secret
+ * is copied).
  */
-static OSSL_PARAM *rsa_params_without_lone_crt(const UO_KEY *key, const OSSL_PARAM *params)
+static int rsa_crt_kind(const char *key)
+{
+    if (strncmp(key, "rsa-factor", 10) == 0)
+        return 1;
+    if (strncmp(key, "rsa-exponent", 12) == 0)
+        return 2;
+    if (strncmp(key, "rsa-coefficient", 15) == 0)
+        return 3;
+    return 0;
+}
+
+static OSSL_PARAM *rsa_params_checked(const UO_KEY *key, const OSSL_PARAM *params, int *reject)
 {
     const OSSL_PARAM *p;
     OSSL_PARAM *out;
-    size_t n = 0, crt = 0;
+    size_t n = 0, count[4] = { 0 };
 
-    if (key->type->family != UO_FAM_RSA && key->type->family != UO_FAM_RSA_PSS)
+    *reject = 0;
+    if ((key->type->family != UO_FAM_RSA && key->type->family != UO_FAM_RSA_PSS)
+        || OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_D) == NULL)
+        return (OSSL_PARAM *)params; /* without d, OpenSSL looks at none of them */
+    for (p = params; p->key != NULL; p++, n++)
+        count[rsa_crt_kind(p->key)]++;
+    if (count[1] >= 2 && count[2] == count[1] && count[3] + 1 == count[1])
         return (OSSL_PARAM *)params;
-    for (p = params; p->key != NULL; p++, n++) {
-        if (strncmp(p->key, "rsa-factor", 10) == 0)
-            return (OSSL_PARAM *)params;
-        crt += strncmp(p->key, "rsa-exponent", 12) == 0
-               || strncmp(p->key, "rsa-coefficient", 15) == 0;
+    if (count[1] > 2) {
+        *reject = 1;
+        return NULL;
     }
-    if (crt == 0 || (out = OPENSSL_malloc((n - crt + 1) * sizeof(*out))) == NULL)
+    if (count[1] < 2 && count[2] + count[3] == 0)
+        return (OSSL_PARAM *)params;
+    /* Exponents and coefficients that OpenSSL would ignore (and leak): leave them out. */
+    if ((out = OPENSSL_malloc((n + 1) * sizeof(*out))) == NULL)
         return (OSSL_PARAM *)params;
     for (n = 0, p = params; p->key != NULL; p++)
-        if (strncmp(p->key, "rsa-exponent", 12) != 0
-            && strncmp(p->key, "rsa-coefficient", 15) != 0)
+        if (rsa_crt_kind(p->key) < 2)
             out[n++] = *p;
     out[n] = *p;
     return out;
@@ -229,7 +249,7 @@ int uo_kmgmt_import(void *keydata, int selection, const OSSL_PARAM params[])
     EVP_PKEY_CTX *ctx;
     EVP_PKEY *pkey = NULL;
     OSSL_PARAM *inner;
-    int ok;
+    int ok, reject;
 
     if (key == NULL || params == NULL) {
         UO_RAISE(key != NULL ? key->pc : NULL, UO_R_NULL_ARGUMENT);
@@ -238,7 +258,13 @@ int uo_kmgmt_import(void *keydata, int selection, const OSSL_PARAM params[])
     ctx = EVP_PKEY_CTX_new_from_name(key->pc->libctx, key->type->name, NULL);
     if (ctx == NULL)
         return 0;
-    inner = rsa_params_without_lone_crt(key, params);
+    inner = rsa_params_checked(key, params, &reject);
+    if (reject) {
+        EVP_PKEY_CTX_free(ctx);
+        UO_RAISE_DATA(key->pc, UO_R_INVALID_KEY,
+                      "RSA private key with more than two factors but not all their CRT values");
+        return 0;
+    }
     ok = EVP_PKEY_fromdata_init(ctx) > 0 && EVP_PKEY_fromdata(ctx, &pkey, selection, inner) > 0;
     if (inner != params)
         OPENSSL_free(inner);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 
 #include "uringprov.h"
 
@@ -42,6 +43,29 @@ static int op_exec(UO_OP *op)
     return 0;
 }
 
+/*
+ * Some inner failures leave the error queue empty (ECDSA with a short output buffer, a signature
+ * that is not DER): name them, so that an application never gets a failure it cannot explain. A
+ * verification that merely does not match (0) is an answer, not an error.
+ */
+static int op_failure_named(UO_PROVCTX *pc, const UO_OP *op, int rv)
+{
+    static const char *const names[] = {
+        [UO_IOP_SIGN] = "sign", [UO_IOP_VERIFY] = "verify",
+        [UO_IOP_VERIFY_RECOVER] = "verify-recover", [UO_IOP_ENCRYPT] = "encrypt",
+        [UO_IOP_DECRYPT] = "decrypt", [UO_IOP_DERIVE] = "derive",
+        [UO_IOP_DIGEST_SIGN_FINAL] = "digest-sign", [UO_IOP_DIGEST_VERIFY_FINAL] = "digest-verify",
+        [UO_IOP_DIGEST_SIGN] = "digest-sign", [UO_IOP_DIGEST_VERIFY] = "digest-verify",
+        [UO_IOP_KEYGEN] = "keygen",
+    };
+    int answer = op->iop == UO_IOP_VERIFY || op->iop == UO_IOP_DIGEST_VERIFY_FINAL
+                 || op->iop == UO_IOP_DIGEST_VERIFY;
+
+    if ((rv < 0 || (rv == 0 && !answer)) && ERR_peek_last_error() == 0)
+        UO_RAISE_DATA(pc, UO_R_OPERATION_FAILED, "%s failed", names[op->iop]);
+    return rv;
+}
+
 static int op_task(void *payload)
 {
     return op_exec(payload);
@@ -65,7 +89,7 @@ int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
     int rv;
 
     if ((pc->offload_ops & opclass) == 0)
-        return op_exec(op);
+        return op_failure_named(pc, op, op_exec(op));
 
     req = uo_req_new(pc->pool, (unsigned int)op->iop, op_task, op_cleanup,
                      sizeof(*op) + op->inlen + op->in2len + outcap);
@@ -106,5 +130,5 @@ int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
         rop->genkey = NULL;
     }
     uo_req_free(req);
-    return rv;
+    return op_failure_named(pc, op, rv);
 }

@@ -3,6 +3,12 @@
 # its reason printed by the script). Ends with one summary line: "N passed, N failed, N skipped".
 # CHECKER, if set, prefixes each binary (e.g. CHECKER="valgrind --error-exitcode=99").
 pass=0; fail=0; skip=0; failed=""
+# The tests load the provider from the build being tested (a sanitizer build has its own).
+export UO_BUILD="${UO_BUILD:-${BUILD:-build}}"
+# LeakSanitizer's suppressions; test/lsan.supp says why each one is there.
+case "$SANITIZE" in
+    *address*|*leak*) export LSAN_OPTIONS="suppressions=$(pwd)/test/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" ;;
+esac
 run() {
     name=$1; shift
     echo "== $name"
