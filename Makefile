@@ -31,7 +31,7 @@ endif
 
 DEBIAN_PACKAGES := build-essential pkg-config libssl-dev openssl liburing-dev check clang \
                    valgrind curl haproxy nginx nghttp2-client gnuplot-nox libseccomp-dev \
-                   linux-perf
+                   linux-perf libclang-rt-dev dpkg-dev
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wstrict-prototypes \
             -Wno-unused-parameter
