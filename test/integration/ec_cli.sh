@@ -18,52 +18,19 @@
 set -eu
 
 cd "$(dirname "$0")/../.."
-root=$PWD
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
+. test/lib.sh
 
-for tool in openssl timeout awk sed grep cmp; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool not found"; exit 77; }
-done
-[ -f "$BUILD/uringprov.so" ] || { echo "FAIL: $BUILD/uringprov.so not built"; exit 1; }
+require openssl timeout awk sed grep cmp
+work_dir ec_cli
 
-tmp=$(mktemp -d)
-on_exit() {
-    rc=$?
-    if [ "$rc" -ne 0 ]; then
-        for f in "$tmp"/*.out "$tmp"/*.log; do
-            [ -f "$f" ] || continue
-            echo "---- $f"
-            tail -n 30 "$f"
-        done
-    fi
-    rm -rf "$tmp"
-    exit "$rc"
-}
-trap on_exit EXIT
-
-fail() {
-    echo "FAIL: $*"
-    exit 1
-}
-
-sample=$root/openssl.cnf.sample
-sed '/^\[uringprov_sect\]/a sync_mode = offload' "$sample" >"$tmp/offload.cnf"
-grep -q '^sync_mode = offload' "$tmp/offload.cnf" || fail "could not write $tmp/offload.cnf"
-
-# statval NAME LOG: the value of NAME= on the log's last "stats:" line (empty if there is none).
-statval() {
-    grep ' stats: ' "$2" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
+sample_with "$tmp/offload.cnf" "sync_mode = offload"
 
 # uo NAME CONF LEVEL openssl-args...: runs openssl through uringprov with its debug log.
 uo() {
     name=$1 conf=$2 level=$3
     shift 3
-    env OPENSSL_MODULES="$BUILD" OPENSSL_CONF="$conf" \
-        URINGPROV_DEBUG="file:$tmp/$name.log,level:$level" \
-        timeout 300 openssl "$@" >"$tmp/$name.out" 2>&1 </dev/null \
-        || fail "$name: openssl $* exited $?"
+    uo_run "$conf" "$tmp/$name.log" "$level" timeout 300 openssl "$@" \
+        >"$tmp/$name.out" 2>&1 </dev/null || fail "$name: openssl $* exited $?"
     grep -q ' loaded uringprov ' "$tmp/$name.log" 2>/dev/null \
         || fail "$name: uringprov was not loaded (no debug log line)"
 }
@@ -103,6 +70,7 @@ speed_result() {
 
 algs="ecdsap256 ecdsap384 ecdsap521 ecdhp256 ecdhp384 ecdhx25519 ecdhx448 ed25519 ed448"
 echo "-- openssl speed -elapsed -seconds 1 -async_jobs 8 $algs"
+# shellcheck disable=SC2086 # one argument per algorithm
 uo speed_all "$sample" 2 speed -elapsed -seconds 1 -async_jobs 8 $algs
 for label in "256 bits ecdsa (nistp256)" "384 bits ecdsa (nistp384)" "521 bits ecdsa (nistp521)" \
              "256 bits ecdh (nistp256)" "384 bits ecdh (nistp384)" "253 bits ecdh (X25519)" \
@@ -194,6 +162,7 @@ uo sign_ec "$sample" 1 x509 -req -in leaf_ec.csr -CA ca_ed.pem -CAkey ed.pem -CA
     -days 2 -out leaf_ec.pem
 used sign_ec
 for chain in "ca_ec.pem leaf_ed.pem" "ca_ed.pem leaf_ec.pem"; do
+    # shellcheck disable=SC2086 # the CA and the leaf
     set -- $chain
     uo "verify_$2" "$sample" 1 verify -CAfile "$1" "$2"
     grep -q "^$2: OK" "$tmp/verify_$2.out" || fail "verify $2 against $1 through uringprov"

@@ -28,98 +28,27 @@
 set -eu
 
 cd "$(dirname "$0")/../.."
-root=$PWD
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
+. test/lib.sh
 REQUESTS=${REQUESTS:-2000}
 
-for tool in haproxy h2load curl openssl od awk grep sed; do
-    command -v "$tool" >/dev/null 2>&1 \
-        || { echo "SKIP: $tool not found (make deps installs haproxy, nghttp2-client, curl)"; exit 77; }
-done
-[ -f "$BUILD/uringprov.so" ] || { echo "FAIL: $BUILD/uringprov.so not built"; exit 1; }
-
-tmp=$(mktemp -d /tmp/uo-haproxy.XXXXXX)
-pids=""
-on_exit() {
-    rc=$?
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    if [ "$rc" -ne 0 ]; then
-        for f in "$tmp"/*.out "$tmp"/*.log; do
-            [ -f "$f" ] || continue
-            echo "---- $f (last 30 lines)"
-            tail -n 30 "$f"
-        done
-        echo "logs kept in $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-    exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 1' INT TERM HUP
+require -m "make deps installs haproxy, nghttp2-client, curl" \
+    haproxy h2load curl openssl od awk grep sed
+work_dir haproxy
 cd "$tmp"
 
-fail() {
-    echo "FAIL: $*"
-    exit 1
-}
-
-# forget PID: PID has exited and been waited for; the EXIT trap must not signal its number again.
-forget() {
-    pids=$(echo " $pids " | sed "s/ $1 / /")
-}
-
-# wait_exit PID: until PID exits (30 s at most); returns its status.
-wait_exit() {
-    n=0
-    while kill -0 "$1" 2>/dev/null; do
-        n=$((n + 1))
-        [ "$n" -le 600 ] || fail "process $1 did not exit"
-        sleep 0.05
-    done
-    wait "$1"
-}
-
-# A loopback port below the ephemeral range (so no client connection takes it meanwhile) with no
-# socket on it.
-pick_port() {
-    while :; do
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000))
-        hex=$(printf '%04X' "$p")
-        grep -q -i ":$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null || break
-    done
-    echo "$p"
-}
-
-listening() {
-    grep -q -i "0100007F:$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp
-}
-
-# Certificates: made here with the default provider alone; SAN localhost, the organisation names
-# the key type so that the client can tell which one it got.
+# Certificates: made here with the default provider alone; HAProxy wants each in one file with its key.
+make_certs
 for kind in rsa ec; do
-    if [ "$kind" = rsa ]; then alg="-newkey rsa:2048"; else alg="-newkey ec -pkeyopt ec_paramgen_curve:P-256"; fi
-    # shellcheck disable=SC2086
-    OPENSSL_CONF=/dev/null openssl req -x509 $alg -nodes -keyout "$kind.key" -out "$kind.crt" \
-        -subj "/O=uringprov-test-$kind/CN=localhost" -addext subjectAltName=DNS:localhost -days 2 \
-        >>certs.out 2>&1 || fail "cannot make the $kind certificate"
     cat "$kind.crt" "$kind.key" >"$kind.pem"
 done
-cat rsa.crt ec.crt >ca.crt
 
 ec_served=0
-OPENSSL_MODULES=$BUILD OPENSSL_CONF=/dev/null openssl list -signature-algorithms -provider uringprov \
-    2>/dev/null | grep -q 'ECDSA.*@ uringprov' && ec_served=1
+serves_ecdsa && ec_served=1
 
-# Only HAProxy gets uringprov: curl and h2load run on the system's configuration.
-uo_cnf=$root/openssl.cnf.sample
-
-# The configuration is read through OPENSSL_CONF by libssl's initialisation: uringprov must be
-# among the providers that HAProxy reports.
-OPENSSL_MODULES=$BUILD OPENSSL_CONF=$uo_cnf haproxy -vv >vv.out 2>&1 || fail "haproxy -vv exited $?"
+# Only HAProxy gets uringprov ($sample): curl and h2load run on the system's configuration. The
+# configuration is read through OPENSSL_CONF by libssl's initialisation: uringprov must be among the
+# providers that HAProxy reports.
+OPENSSL_MODULES=$BUILD OPENSSL_CONF=$sample haproxy -vv >vv.out 2>&1 || fail "haproxy -vv exited $?"
 grep -q '^OpenSSL providers loaded :.*uringprov' vv.out \
     || fail "haproxy does not list uringprov: $(grep 'providers loaded' vv.out)"
 
@@ -162,19 +91,11 @@ while :; do
     write_cfg
     haproxy -c -f haproxy.cfg >check.out 2>&1 || fail "haproxy -c rejects the configuration"
     : >uo.log
-    OPENSSL_MODULES=$BUILD OPENSSL_CONF=$uo_cnf URINGPROV_DEBUG="file:$tmp/uo.log,level:2" \
+    OPENSSL_MODULES=$BUILD OPENSSL_CONF=$sample URINGPROV_DEBUG="file:$tmp/uo.log,level:2" \
         haproxy -db -f haproxy.cfg >haproxy.out 2>&1 &
     hpid=$!
     pids="$pids $hpid"
-    n=0
-    while kill -0 "$hpid" 2>/dev/null && ! { listening "$rsa_port" && listening "$ec_port"; }; do
-        n=$((n + 1))
-        [ "$n" -le 400 ] || fail "haproxy is not listening after 20 s"
-        sleep 0.05
-    done
-    kill -0 "$hpid" 2>/dev/null && break
-    wait "$hpid" || true
-    forget "$hpid"
+    wait_listening haproxy "$hpid" "$rsa_port" "$ec_port" && break
     tries=$((tries + 1))
     if ! grep -q -i 'cannot bind' haproxy.out || [ "$tries" -ge 5 ]; then
         fail "haproxy exited at start"
@@ -185,14 +106,8 @@ echo "haproxy $hpid listening on 127.0.0.1:$rsa_port (RSA-2048) and 127.0.0.1:$e
 
 # get NAME PORT KIND TLS-VERSION [CURL-ARGS]: one request, with certificate and host name verified.
 get() {
-    name=$1 port=$2 kind=$3 version=$4
-    shift 4
-    curl -sS -v --max-time 20 --cacert ca.crt --resolve "localhost:$port:127.0.0.1" "$@" \
-        "https://localhost:$port/" >"$name.body" 2>"$name.out" || fail "curl $name exited $?"
-    [ "$(cat "$name.body")" = "hello from haproxy" ] || fail "curl $name: unexpected body"
-    grep -q "SSL connection using $version" "$name.out" || fail "curl $name: not $version"
-    grep -q "subject: O=uringprov-test-$kind" "$name.out" || fail "curl $name: not the $kind certificate"
-    echo "ok: $name: $(sed -n 's/^\* SSL connection using //p' "$name.out")"
+    curl_check "hello from haproxy" "$@"
+    echo "ok: $1: $(sed -n 's/^\* SSL connection using //p' "$1.out")"
 }
 
 get curl-rsa-tls13 "$rsa_port" rsa TLSv1.3 --tlsv1.3
@@ -220,11 +135,8 @@ load() {
     before=$(registrations)
     full_before=$(full "$fe")
     start=$(date +%s.%N)
-    timeout 300 h2load --h1 -n "$REQUESTS" -c 64 -t 1 "https://127.0.0.1:$port/" >"$name.out" 2>&1 \
-        || fail "h2load $name exited $?"
+    h2load_check "$name" "$port" "$REQUESTS" 64
     end=$(date +%s.%N)
-    grep -q "^requests: $REQUESTS total, $REQUESTS started, $REQUESTS done, $REQUESTS succeeded, 0 failed, 0 errored" \
-        "$name.out" || fail "h2load $name: $(grep '^requests:' "$name.out")"
     kill -0 "$hpid" 2>/dev/null || fail "haproxy died during h2load $name"
     regs=$(($(registrations) - before))
     n=0
@@ -249,12 +161,11 @@ ec_hs=$((ec_hs + REQUESTS))
 
 # Soft stop: HAProxy exits once its connections are closed.
 kill -USR1 "$hpid"
-wait_exit "$hpid" || fail "haproxy exited $? on SIGUSR1"
-forget "$hpid"
+wait_exit "$hpid" 30 || fail "haproxy exited $? on SIGUSR1"
 grep -q -e 'FATAL' -e 'BUG' haproxy.out && fail "haproxy reported a bug condition"
-stats=$(grep ' stats: ' uo.log | tail -n 1 || true)
+stats=$(stats_line uo.log)
 if [ -n "$stats" ]; then
-    val() { echo "$stats" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+    val() { stat_of "$1" "$stats"; }
     want=$rsa_hs
     [ "$ec_served" -eq 1 ] && want=$((rsa_hs + ec_hs))
     echo "uringprov in haproxy: ${stats#* stats: }"

@@ -30,86 +30,25 @@
 set -eu
 
 cd "$(dirname "$0")/../.."
-root=$PWD
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
+. test/lib.sh
 REQUESTS=${REQUESTS:-500}
 
-for tool in nginx h2load curl openssl od awk grep sed; do
-    command -v "$tool" >/dev/null 2>&1 \
-        || { echo "SKIP: $tool not found (make deps installs nginx, nghttp2-client, curl)"; exit 77; }
-done
-[ -f "$BUILD/uringprov.so" ] || { echo "FAIL: $BUILD/uringprov.so not built"; exit 1; }
-
-tmp=$(mktemp -d /tmp/uo-nginx.XXXXXX)
+require -m "make deps installs nginx, nghttp2-client, curl" \
+    nginx h2load curl openssl od awk grep sed
+work_dir nginx
 # nginx workers run as an unprivileged user: they write the debug log and read nothing else here.
 chmod 755 "$tmp"
-pids=""
-on_exit() {
-    rc=$?
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    if [ "$rc" -ne 0 ]; then
-        for f in "$tmp"/*.out "$tmp"/*.log; do
-            [ -f "$f" ] || continue
-            echo "---- $f (last 30 lines)"
-            tail -n 30 "$f"
-        done
-        echo "logs kept in $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-    exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 1' INT TERM HUP
 cd "$tmp"
 
+# fail MESSAGE...: as the lib's, naming the run (sample or offload) in progress.
 fail() {
     echo "FAIL: ${mode:+$mode: }$*"
     exit 1
 }
 
-# forget PID: PID has exited and been waited for; the EXIT trap must not signal its number again.
-forget() {
-    pids=$(echo " $pids " | sed "s/ $1 / /")
-}
-
-wait_exit() {
-    n=0
-    while kill -0 "$1" 2>/dev/null; do
-        n=$((n + 1))
-        [ "$n" -le 600 ] || fail "process $1 did not exit"
-        sleep 0.05
-    done
-    wait "$1"
-}
-
-pick_port() {
-    while :; do
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000))
-        grep -q -i ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || break
-    done
-    echo "$p"
-}
-
-listening() {
-    grep -q -i "0100007F:$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp
-}
-
-for kind in rsa ec; do
-    if [ "$kind" = rsa ]; then alg="-newkey rsa:2048"; else alg="-newkey ec -pkeyopt ec_paramgen_curve:P-256"; fi
-    # shellcheck disable=SC2086
-    OPENSSL_CONF=/dev/null openssl req -x509 $alg -nodes -keyout "$kind.key" -out "$kind.crt" \
-        -subj "/O=uringprov-test-$kind/CN=localhost" -addext subjectAltName=DNS:localhost -days 2 \
-        >>certs.out 2>&1 || fail "cannot make the $kind certificate"
-done
-cat rsa.crt ec.crt >ca.crt
-
-cp "$root/openssl.cnf.sample" sample.cnf
-sed '/^\[uringprov_sect\]/a sync_mode = offload' sample.cnf >offload.cnf
-grep -q '^sync_mode = offload' offload.cnf || fail "could not write offload.cnf"
+make_certs
+sample_with sample.cnf
+sample_with offload.cnf "sync_mode = offload"
 
 write_conf() {
     mkdir -p "$tmp/$mode"
@@ -164,14 +103,11 @@ http {
 EOF
 }
 
+# get NAME PORT KIND TLS-VERSION [CURL-ARGS]: one request, with certificate and host name verified.
 get() {
-    name=$mode-$1 port=$2 kind=$3 version=$4
-    shift 4
-    curl -sS -v --max-time 20 --cacert ca.crt --resolve "localhost:$port:127.0.0.1" "$@" \
-        "https://localhost:$port/" >"$name.body" 2>"$name.out" || fail "curl $name exited $?"
-    [ "$(cat "$name.body")" = "hello from nginx" ] || fail "curl $name: unexpected body"
-    grep -q "SSL connection using $version" "$name.out" || fail "curl $name: not $version"
-    grep -q "subject: O=uringprov-test-$kind" "$name.out" || fail "curl $name: not the $kind certificate"
+    name=$mode-$1
+    shift
+    curl_check "hello from nginx" "$name" "$@"
 }
 
 # run MODE COUNTER: one nginx on MODE.cnf; COUNTER (inline or offloaded) must cover the handshakes.
@@ -190,15 +126,7 @@ run() {
             nginx -p "$tmp/$mode" -c "$tmp/$mode.conf" -e "$tmp/$mode-error.log" >"$mode.out" 2>&1 &
         mpid=$!
         pids="$pids $mpid"
-        n=0
-        while kill -0 "$mpid" 2>/dev/null && ! { listening "$rsa_port" && listening "$ec_port"; }; do
-            n=$((n + 1))
-            [ "$n" -le 400 ] || fail "nginx is not listening after 20 s"
-            sleep 0.05
-        done
-        kill -0 "$mpid" 2>/dev/null && break
-        wait "$mpid" || true
-        forget "$mpid"
+        wait_listening nginx "$mpid" "$rsa_port" "$ec_port" && break
         tries=$((tries + 1))
         if ! grep -q 'Address already in use' "$mode-error.log" "$mode.out" || [ "$tries" -ge 5 ]; then
             fail "nginx exited at start"
@@ -211,17 +139,13 @@ run() {
     get curl-rsa-tls12 "$rsa_port" rsa TLSv1.2 --tlsv1.2 --tls-max 1.2
     get curl-ec-tls13 "$ec_port" ec TLSv1.3 --tlsv1.3
     get curl-ec-tls12 "$ec_port" ec TLSv1.2 --tlsv1.2 --tls-max 1.2
-    timeout 300 h2load --h1 -n "$REQUESTS" -c 16 -t 1 "https://127.0.0.1:$rsa_port/" \
-        >"$mode-h2load.out" 2>&1 || fail "h2load exited $?"
-    grep -q "^requests: $REQUESTS total, $REQUESTS started, $REQUESTS done, $REQUESTS succeeded, 0 failed, 0 errored" \
-        "$mode-h2load.out" || fail "h2load: $(grep '^requests:' "$mode-h2load.out")"
+    h2load_check "$mode-h2load" "$rsa_port" "$REQUESTS" 16
     kill -0 "$mpid" 2>/dev/null || fail "nginx died"
     full=$(grep -c "^tls $rsa_port reused=\. TLSv1\.3 200\$" "$mode-access.log" || true)
     [ "$full" -ge "$REQUESTS" ] || fail "nginx logged $full full handshakes for $REQUESTS requests"
 
     kill -QUIT "$mpid"
-    wait_exit "$mpid" || fail "nginx exited $? on SIGQUIT"
-    forget "$mpid"
+    wait_exit "$mpid" 30 || fail "nginx exited $? on SIGQUIT"
     workers=$(sed -n 's/.*start worker process \([0-9]*\)$/\1/p' "$mode-error.log")
     [ -n "$workers" ] || fail "no worker pid in the error log"
     grep -q -e '\[alert\]' -e '\[emerg\]' -e 'exited on signal' "$mode-error.log" \
@@ -230,10 +154,10 @@ run() {
     # Sum the workers' stats lines; each worker that handshook must have its own.
     total=0 fallbacks=0 lines=""
     for w in $workers; do
-        stats=$(grep "^[0-9:.]* \[$w\] .* stats: " "$mode-uo.log" | tail -n 1 || true)
+        stats=$(stats_line "$mode-uo.log" "$w")
         [ -n "$stats" ] || continue
-        v=$(echo "$stats" | tr ' ' '\n' | sed -n "s/^$counter=//p")
-        f=$(echo "$stats" | tr ' ' '\n' | sed -n 's/^fallbacks=//p')
+        v=$(stat_of "$counter" "$stats")
+        f=$(stat_of fallbacks "$stats")
         total=$((total + v))
         fallbacks=$((fallbacks + f))
         lines="$lines
@@ -247,7 +171,7 @@ run() {
     if [ "$counter" = offloaded ]; then
         # The workers started their own uringprov threads, after the fork.
         for w in $workers; do
-            grep "^[0-9:.]* \[$w\] .* stats: " "$mode-uo.log" | grep -q ' offloaded=0 ' && continue
+            [ "$(statval offloaded "$mode-uo.log" "$w")" = 0 ] && continue
             grep -q "^[0-9:.]* \[$w\] .*started [0-9]* of [0-9]* workers" "$mode-uo.log" \
                 || fail "worker $w offloaded without starting its own threads"
         done

@@ -18,39 +18,13 @@
 set -eu
 
 cd "$(dirname "$0")/../.."
-root=$PWD
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
+. test/lib.sh
 
-for tool in openssl make pkg-config cmp od dd awk sed; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool not found"; exit 77; }
-done
-[ -f "$BUILD/uringprov.so" ] || { echo "FAIL: $BUILD/uringprov.so not built"; exit 1; }
-
-tmp=$(mktemp -d)
-on_exit() {
-    rc=$?
-    if [ "$rc" -ne 0 ] && [ -n "${last:-}" ]; then
-        for f in "$tmp/$last.out" "$tmp/$last.log"; do
-            [ -f "$f" ] || continue
-            echo "---- $f"
-            tail -n 40 "$f"
-        done
-    fi
-    rm -rf "$tmp"
-    exit "$rc"
-}
-trap on_exit EXIT
+require openssl make pkg-config cmp od dd awk sed
+work_dir rsa_cli
 cd "$tmp"
 
-fail() {
-    echo "FAIL: ${last:+$last: }$*"
-    exit 1
-}
-
-sample=$root/openssl.cnf.sample
-sed '/^\[uringprov_sect\]/a sync_mode = offload\noffload = all' "$sample" >offload.cnf
-grep -q '^offload = all' offload.cnf || fail "could not write offload.cnf"
+sample_with offload.cnf "sync_mode = offload" "offload = all"
 
 # uo NAME CONF ARGS...: `openssl ARGS` through uringprov with CONF; output in NAME.out, the debug
 # log (level 2) in NAME.log. Fails unless openssl exits 0 and uringprov logged its stats at unload.
@@ -58,8 +32,8 @@ uo() {
     last=$1 conf=$2
     shift 2
     rm -f "$last.log"
-    OPENSSL_MODULES=$BUILD OPENSSL_CONF=$conf URINGPROV_DEBUG="file:$tmp/$last.log,level:2" \
-        openssl "$@" >"$last.out" 2>&1 </dev/null || fail "openssl $* exited $?"
+    uo_run "$conf" "$tmp/$last.log" 2 openssl "$@" >"$last.out" 2>&1 </dev/null \
+        || fail "openssl $* exited $?"
     grep -q ' stats: ' "$last.log" 2>/dev/null || fail "no stats line: uringprov was not loaded"
 }
 
@@ -71,17 +45,12 @@ ref() {
         || fail "openssl $* (default provider) exited $?"
 }
 
-# statval NAME COUNTER: COUNTER's value on NAME.log's last stats line.
-statval() {
-    grep ' stats: ' "$1.log" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-
 # offloaded NAME MIN: at least MIN operations went to a worker, none fell back, none is still in
 # flight at unload.
 offloaded() {
-    n=$(statval "$1" offloaded)
-    f=$(statval "$1" fallbacks)
-    i=$(statval "$1" inflight)
+    n=$(statval offloaded "$1.log")
+    f=$(statval fallbacks "$1.log")
+    i=$(statval inflight "$1.log")
     [ -n "$n" ] && [ "$n" -ge "$2" ] || fail "offloaded=$n, expected >= $2"
     [ "$f" = 0 ] || fail "fallbacks=$f, expected 0"
     [ "$i" = 0 ] || fail "inflight=$i at unload, expected 0"
@@ -90,8 +59,8 @@ offloaded() {
 
 # inline NAME MIN: the sample's default: at least MIN operations ran inline, none on a worker.
 inline() {
-    n=$(statval "$1" inline)
-    o=$(statval "$1" offloaded)
+    n=$(statval inline "$1.log")
+    o=$(statval offloaded "$1.log")
     [ -n "$n" ] && [ "$n" -ge "$2" ] || fail "inline=$n, expected >= $2"
     [ "$o" = 0 ] || fail "offloaded=$o, expected 0 with sync_mode = inline"
     echo "ok - $1 (inline=$n)"

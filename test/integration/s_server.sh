@@ -19,85 +19,20 @@
 set -eu
 
 cd "$(dirname "$0")/../.."
-root=$PWD
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
+. test/lib.sh
 
-for tool in openssl timeout mkfifo awk grep sed; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool not found"; exit 77; }
-done
-[ -f "$BUILD/uringprov.so" ] || { echo "FAIL: $BUILD/uringprov.so not built"; exit 1; }
-
-tmp=$(mktemp -d /tmp/uo-s_server.XXXXXX)
-pids=""
-on_exit() {
-    rc=$?
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    if [ "$rc" -ne 0 ]; then
-        for f in "$tmp"/*.out "$tmp"/*.log; do
-            [ -f "$f" ] || continue
-            echo "---- $f (last 30 lines)"
-            tail -n 30 "$f"
-        done
-        echo "logs kept in $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-    exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 1' INT TERM HUP
+require openssl timeout mkfifo awk grep sed
+work_dir s_server
 cd "$tmp"
 
-fail() {
-    echo "FAIL: $*"
-    exit 1
-}
-
-# forget PID: PID has exited and been waited for; the EXIT trap must not signal its number again.
-forget() {
-    pids=$(echo " $pids " | sed "s/ $1 / /")
-}
-
-# wait_for FILE PATTERN [PID]: until FILE has a line matching PATTERN; fails after 20 s, or at once
-# if PID has exited.
-wait_for() {
-    n=0
-    until grep -q -e "$2" "$1" 2>/dev/null; do
-        [ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null || fail "process $3 exited before '$2' in $1"
-        n=$((n + 1))
-        [ "$n" -le 400 ] || fail "no '$2' in $1 after 20 s"
-        sleep 0.05
-    done
-}
-
-# wait_exit PID: until PID exits (20 s at most); returns its status.
-wait_exit() {
-    n=0
-    while kill -0 "$1" 2>/dev/null; do
-        n=$((n + 1))
-        [ "$n" -le 400 ] || fail "process $1 did not exit"
-        sleep 0.05
-    done
-    wait "$1"
-}
-
 # Certificates: made here, self-signed, with the default provider alone.
-OPENSSL_CONF=/dev/null openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.crt \
-    -subj /CN=localhost -days 2 >certs.out 2>&1 || fail "cannot make the RSA certificate"
-OPENSSL_CONF=/dev/null openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout ec.key -out ec.crt -subj /CN=localhost -days 2 >>certs.out 2>&1 \
-    || fail "cannot make the ECDSA certificate"
-cat rsa.crt ec.crt >ca.crt
+make_certs
 
 # Does uringprov serve ECDSA yet? Then the ECDSA handshakes count as well.
 ec_served=0
-OPENSSL_MODULES=$BUILD OPENSSL_CONF=/dev/null openssl list -signature-algorithms -provider uringprov \
-    2>/dev/null | grep -q 'ECDSA.*@ uringprov' && ec_served=1
+serves_ecdsa && ec_served=1
 
-export OPENSSL_MODULES="$BUILD" OPENSSL_CONF="$root/openssl.cnf.sample"
+export OPENSSL_MODULES="$BUILD" OPENSSL_CONF="$sample"
 
 mkfifo server.in client.in
 exec 3<>server.in 5<>client.in
@@ -106,9 +41,7 @@ URINGPROV_DEBUG="file:$tmp/server.uo.log,level:1" \
     -dkey ec.key <&3 >server.out 2>&1 &
 spid=$!
 pids="$pids $spid"
-wait_for server.out '^ACCEPT 127\.0\.0\.1:' "$spid"
-port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' server.out | head -n 1)
-[ -n "$port" ] || fail "no port in server.out"
+s_server_port server.out "$spid"
 grep -q 'loaded uringprov' server.uo.log || fail "s_server did not load uringprov"
 
 # client NAME 'EXPECTED LINES|...' S_CLIENT-ARGS...: one connection that sends "ping NAME"; its
@@ -174,16 +107,14 @@ echo "pong from the server" >&3
 wait_for final.out '^pong from the server$' "$cpid"
 echo Q >&3
 wait_exit "$spid" || fail "s_server exited $? after Q"
-forget "$spid"
 exec 5>&-
 wait_exit "$cpid" || true
-forget "$cpid"
 echo "ok: data both ways, s_server stopped by Q"
 
-stats=$(grep ' stats: ' server.uo.log | tail -n 1)
+stats=$(stats_line server.uo.log)
 [ -n "$stats" ] || fail "no stats line in the server's uringprov log: it did not unload cleanly"
-val() { echo "$stats" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-offloaded=$(val offloaded) pauses=$(val pauses) fallbacks=$(val fallbacks)
+offloaded=$(stat_of offloaded "$stats") pauses=$(stat_of pauses "$stats")
+fallbacks=$(stat_of fallbacks "$stats")
 want=$rsa_conns
 [ "$ec_served" -eq 1 ] && want=$((rsa_conns + ec_conns))
 echo "s_server: $rsa_conns RSA and $ec_conns ECDSA handshakes (uringprov serves ECDSA: $ec_served);" \

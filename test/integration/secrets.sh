@@ -18,44 +18,13 @@
 set -eu
 
 cd "$(dirname "$0")/../.."
-root=$PWD
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
+. test/lib.sh
 
-for tool in openssl od awk grep sed tr head cmp mkfifo timeout; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool not found"; exit 77; }
-done
-[ -f "$BUILD/uringprov.so" ] || { echo "FAIL: $BUILD/uringprov.so not built"; exit 1; }
-
-tmp=$(mktemp -d /tmp/uo-secrets.XXXXXX)
-pids=""
-on_exit() {
-    rc=$?
-    for p in $pids; do
-        kill "$p" 2>/dev/null || true
-    done
-    if [ "$rc" -ne 0 ]; then
-        if [ -n "${last:-}" ] && [ -f "$tmp/$last.out" ]; then
-            echo "---- $last.out"
-            tail -n 20 "$tmp/$last.out"
-        fi
-        echo "files kept in $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-    exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 1' INT TERM HUP
+require openssl od awk grep sed tr head cmp mkfifo timeout
+work_dir secrets
 cd "$tmp"
 
-fail() {
-    echo "FAIL: ${last:+$last: }$*"
-    exit 1
-}
-
-sed '/^\[uringprov_sect\]/a sync_mode = offload' "$root/openssl.cnf.sample" >offload.cnf
-grep -q '^sync_mode = offload' offload.cnf || fail "could not write offload.cnf"
+sample_with offload.cnf "sync_mode = offload"
 LOG=$tmp/uo.log
 export OPENSSL_MODULES="$BUILD" OPENSSL_CONF="$tmp/offload.cnf" URINGPROV_DEBUG="file:$LOG,level:9"
 
@@ -68,8 +37,7 @@ uo() {
     openssl "$@" >"$last.out" 2>&1 </dev/null || fail "openssl $* exited $?"
     after=$(grep -c ' stats: ' "$LOG" 2>/dev/null || true)
     [ "$after" -gt "${before:-0}" ] || fail "no stats line: uringprov was not loaded"
-    grep ' stats: ' "$LOG" | tail -n 1 | grep -q ' offloaded=[1-9]' \
-        || fail "nothing offloaded: $(grep ' stats: ' "$LOG" | tail -n 1)"
+    [ "$(statval offloaded "$LOG")" -gt 0 ] || fail "nothing offloaded: $(stats_line "$LOG")"
     procs=$((procs + 1))
 }
 
@@ -111,35 +79,22 @@ uo cert req -x509 -new -key rsa.pem -subj /CN=localhost -days 2 -out rsa.crt
 # stdin is a FIFO held open here, since s_server ends at EOF on stdin.
 mkfifo server.in
 exec 3<>server.in
+last=s_server
 openssl s_server -async -naccept 2 -accept 127.0.0.1:0 -cert rsa.crt -key rsa.pem <&3 \
-    >server.out 2>&1 &
+    >s_server.out 2>&1 &
 spid=$!
 pids="$pids $spid"
-n=0
-until grep -q '^ACCEPT 127\.0\.0\.1:' server.out 2>/dev/null; do
-    kill -0 "$spid" 2>/dev/null || fail "s_server exited: $(tr '\n' ' ' <server.out)"
-    n=$((n + 1))
-    [ "$n" -le 400 ] || fail "s_server did not start in 20 s"
-    sleep 0.05
-done
-port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' server.out | head -n 1)
+s_server_port s_server.out "$spid"
 last=tls13
 echo ping | OPENSSL_CONF=/dev/null timeout 20 openssl s_client -connect "127.0.0.1:$port" -brief \
     -tls1_3 -CAfile rsa.crt >tls13.out 2>&1 || fail "s_client exited $?"
 last=tls12-static-rsa
 echo ping | OPENSSL_CONF=/dev/null timeout 20 openssl s_client -connect "127.0.0.1:$port" -brief \
-    -tls1_2 -cipher AES128-GCM-SHA256 -CAfile rsa.crt >tls12.out 2>&1 || fail "s_client exited $?"
+    -tls1_2 -cipher AES128-GCM-SHA256 -CAfile rsa.crt >tls12-static-rsa.out 2>&1 \
+    || fail "s_client exited $?"
 last=s_server
-n=0
-while kill -0 "$spid" 2>/dev/null; do
-    n=$((n + 1))
-    [ "$n" -le 400 ] || fail "s_server did not stop"
-    sleep 0.05
-done
-wait "$spid" || true
-pids=""
-grep ' stats: ' "$LOG" | tail -n 1 | grep -q ' pauses=[1-9]' \
-    || fail "s_server never paused a job: $(grep ' stats: ' "$LOG" | tail -n 1)"
+wait_exit "$spid" || true
+[ "$(statval pauses "$LOG")" -gt 0 ] || fail "s_server never paused a job: $(stats_line "$LOG")"
 procs=$((procs + 1))
 last=""
 

@@ -12,39 +12,10 @@
 set -eu
 
 cd "$(dirname "$0")/../.."
-root=$PWD
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
+. test/lib.sh
 
-for tool in openssl timeout awk sed; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool not found"; exit 77; }
-done
-[ -f "$BUILD/uringprov.so" ] || { echo "FAIL: $BUILD/uringprov.so not built"; exit 1; }
-
-tmp=$(mktemp -d)
-on_exit() {
-    rc=$?
-    if [ "$rc" -ne 0 ]; then
-        for f in "$tmp"/*.out "$tmp"/*.log; do
-            [ -f "$f" ] || continue
-            echo "---- $f"
-            tail -n 40 "$f"
-        done
-    fi
-    rm -rf "$tmp"
-    exit "$rc"
-}
-trap on_exit EXIT
-
-fail() {
-    echo "FAIL: $*"
-    exit 1
-}
-
-# statval NAME LOG: the value of NAME= on the log's last "stats:" line (empty if there is none).
-statval() {
-    grep ' stats: ' "$2" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
+require openssl timeout awk sed
+work_dir speed_rsa
 
 # speed NAME CONF SECONDS [ENV=VALUE...]: runs speed through uringprov with the debug log at level 1.
 speed() {
@@ -52,7 +23,7 @@ speed() {
     shift 3
     log=$tmp/$name.log
     echo "-- $name: openssl speed -elapsed -seconds $secs -async_jobs 8 rsa2048 ($conf${*:+, $*})"
-    env OPENSSL_MODULES="$BUILD" OPENSSL_CONF="$conf" URINGPROV_DEBUG="file:$log,level:1" "$@" \
+    uo_run "$conf" "$log" 1 env "$@" \
         timeout 300 openssl speed -elapsed -seconds "$secs" -async_jobs 8 rsa2048 \
         >"$tmp/$name.out" 2>&1 </dev/null || fail "$name: openssl speed exited $?"
     [ -s "$log" ] || fail "$name: no debug log: uringprov was not loaded"
@@ -73,14 +44,12 @@ check() {
     [ "$pauses" -ge "$off" ] || fail "$name: pauses=$pauses < offloaded=$off"
     # Every request has completed by the time the provider unloads.
     [ "$inflight" = 0 ] || fail "$name: inflight=$inflight at unload"
-    signs=$(awk '$1 == "rsa" && $2 == "2048" && $3 == "bits" { print $6 }' "$tmp/$name.out")
+    signs=$(sign_rate "$tmp/$name.out")
     [ -n "$signs" ] || fail "$name: speed printed no rsa 2048 result line"
     awk -v s="$signs" 'BEGIN { exit !(s + 0 > 0) }' || fail "$name: sign/s is $signs"
     echo "   sign/s=$signs offloaded=$off pauses=$pauses fallbacks=$fallbacks" \
          "io_uring=$(statval io_uring "$log") workers=$(statval workers "$log")"
 }
-
-sample=$root/openssl.cnf.sample
 
 # 1. io_uring as configured by the sample (on).
 speed uring "$sample" 2
@@ -100,8 +69,7 @@ grep -q 'switched off by URINGPROV_NO_URING' "$tmp/no_uring_env.log" \
     || fail "no_uring_env: the log does not say why io_uring is off"
 
 # 3. io_uring switched off in the provider's config section.
-sed '/^\[uringprov_sect\]/a io_uring = no' "$sample" >"$tmp/no_uring.cnf"
-grep -q '^io_uring = no' "$tmp/no_uring.cnf" || fail "could not write $tmp/no_uring.cnf"
+sample_with "$tmp/no_uring.cnf" "io_uring = no"
 speed no_uring_conf "$tmp/no_uring.cnf" 1
 check no_uring_conf
 [ "$(statval io_uring "$tmp/no_uring_conf.log")" = 0 ] || fail "no_uring_conf: io_uring is not 0"
