@@ -1318,27 +1318,17 @@ END_TEST
  */
 static OSSL_LIB_CTX *libctx_unloadable(const char *extra, OSSL_PROVIDER **prov)
 {
-    char path[] = "/tmp/uot-faults-cnf-XXXXXX";
-    const char *build = getenv("UO_BUILD");
+    char conf[2048];
     OSSL_LIB_CTX *libctx;
-    FILE *f;
-    int fd;
 
-    fd = mkstemp(path);
-    ck_assert(fd >= 0 && (f = fdopen(fd, "w")) != NULL);
-    fprintf(f, "openssl_conf = openssl_init\n"
-               "[openssl_init]\nproviders = provider_sect\nalg_section = algorithm_sect\n"
-               "[provider_sect]\ndefault = default_sect\nuringprov = uringprov_sect\n"
-               "[default_sect]\nactivate = 1\n"
-               "[uringprov_sect]\n%s\n"
-               "[algorithm_sect]\ndefault_properties = ?provider=uringprov\n", extra);
-    fclose(f);
-    libctx = OSSL_LIB_CTX_new();
+    snprintf(conf, sizeof(conf), "openssl_conf = openssl_init\n"
+             "[openssl_init]\nproviders = provider_sect\nalg_section = algorithm_sect\n"
+             "[provider_sect]\ndefault = default_sect\nuringprov = uringprov_sect\n"
+             "[default_sect]\nactivate = 1\n"
+             "[uringprov_sect]\n%s\n"
+             "[algorithm_sect]\ndefault_properties = ?provider=uringprov\n", extra);
+    libctx = uot_libctx_from_conf(conf);
     ck_assert_ptr_nonnull(libctx);
-    ck_assert(OSSL_PROVIDER_set_default_search_path(libctx, build != NULL && *build != '\0'
-                                                                ? build : "build"));
-    ck_assert(OSSL_LIB_CTX_load_config(libctx, path));
-    unlink(path);
     ck_assert(!OSSL_PROVIDER_available(libctx, "uringprov"));
     *prov = OSSL_PROVIDER_load(libctx, "uringprov");
     ck_assert_msg(*prov != NULL, "uringprov did not load");

@@ -22,37 +22,50 @@ static const char *build_dir(void)
     return b != NULL && *b != '\0' ? b : "build";
 }
 
-OSSL_LIB_CTX *uot_libctx_new(const char *extra_conf)
+OSSL_LIB_CTX *uot_libctx_from_conf(const char *conf)
 {
     char path[] = "/tmp/uo-test-cnf-XXXXXX";
     OSSL_LIB_CTX *libctx;
-    OSSL_PROVIDER *prov;
     FILE *f;
     int fd, ok;
 
     fd = mkstemp(path);
     if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-        perror("uot_libctx_new: mkstemp");
+        perror("uot_libctx_from_conf: mkstemp");
         return NULL;
     }
-    fprintf(f, "openssl_conf = openssl_init\n"
-               "[openssl_init]\nproviders = provider_sect\nalg_section = algorithm_sect\n"
-               "[provider_sect]\ndefault = default_sect\nuringprov = uringprov_sect\n"
-               "[default_sect]\nactivate = 1\n"
-               "[uringprov_sect]\nactivate = 1\n%s\n"
-               "[algorithm_sect]\ndefault_properties = ?provider=uringprov\n",
-            extra_conf != NULL ? extra_conf : "");
+    fputs(conf, f);
     fclose(f);
     libctx = OSSL_LIB_CTX_new();
     ok = libctx != NULL && OSSL_PROVIDER_set_default_search_path(libctx, build_dir())
          && OSSL_LIB_CTX_load_config(libctx, path);
     unlink(path);
     if (!ok) {
-        fprintf(stderr, "uot_libctx_new: cannot load the test configuration\n");
+        fprintf(stderr, "uot_libctx_from_conf: cannot load the test configuration\n");
         ERR_print_errors_fp(stderr);
         OSSL_LIB_CTX_free(libctx);
         return NULL;
     }
+    return libctx;
+}
+
+OSSL_LIB_CTX *uot_libctx_new(const char *extra_conf)
+{
+    char conf[4096];
+    OSSL_LIB_CTX *libctx;
+    OSSL_PROVIDER *prov;
+
+    snprintf(conf, sizeof(conf),
+             "openssl_conf = openssl_init\n"
+             "[openssl_init]\nproviders = provider_sect\nalg_section = algorithm_sect\n"
+             "[provider_sect]\ndefault = default_sect\nuringprov = uringprov_sect\n"
+             "[default_sect]\nactivate = 1\n"
+             "[uringprov_sect]\nactivate = 1\n%s\n"
+             "[algorithm_sect]\ndefault_properties = ?provider=uringprov\n",
+             extra_conf != NULL ? extra_conf : "");
+    libctx = uot_libctx_from_conf(conf);
+    if (libctx == NULL)
+        return NULL;
     /* OpenSSL 3.0 skips a provider whose init fails without a word: check that it is there. */
     prov = OSSL_PROVIDER_try_load(libctx, "uringprov", 0);
     if (prov == NULL || !OSSL_PROVIDER_available(libctx, "uringprov")) {
@@ -72,25 +85,12 @@ OSSL_LIB_CTX *uot_libctx_new(const char *extra_conf)
  */
 OSSL_LIB_CTX *uot_default_libctx_new(void)
 {
-    char path[] = "/tmp/uo-test-cnf-XXXXXX";
-    OSSL_LIB_CTX *libctx;
-    FILE *f;
-    int fd, ok;
+    OSSL_LIB_CTX *libctx = uot_libctx_from_conf("openssl_conf = openssl_init\n"
+                                                "[openssl_init]\nproviders = provider_sect\n"
+                                                "[provider_sect]\ndefault = default_sect\n"
+                                                "[default_sect]\nactivate = 1\n");
 
-    fd = mkstemp(path);
-    if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-        perror("uot_default_libctx_new: mkstemp");
-        return NULL;
-    }
-    fprintf(f, "openssl_conf = openssl_init\n"
-               "[openssl_init]\nproviders = provider_sect\n"
-               "[provider_sect]\ndefault = default_sect\n"
-               "[default_sect]\nactivate = 1\n");
-    fclose(f);
-    libctx = OSSL_LIB_CTX_new();
-    ok = libctx != NULL && OSSL_LIB_CTX_load_config(libctx, path);
-    unlink(path);
-    if (!ok || !OSSL_PROVIDER_available(libctx, "default")) {
+    if (libctx != NULL && !OSSL_PROVIDER_available(libctx, "default")) {
         fprintf(stderr, "uot_default_libctx_new: cannot load the default provider\n");
         OSSL_LIB_CTX_free(libctx);
         return NULL;

@@ -16,6 +16,8 @@
  * e.g. "sync_mode = offload\nqueue_bound = 4\n". NULL on failure (with the reason on stderr).
  */
 OSSL_LIB_CTX *uot_libctx_new(const char *extra_conf);
+/* A fresh library context configured by conf (an openssl.cnf text), modules from UO_BUILD. */
+OSSL_LIB_CTX *uot_libctx_from_conf(const char *conf);
 /* A library context with only the default provider: the reference for differential tests. */
 OSSL_LIB_CTX *uot_default_libctx_new(void);
 /* A uringprov counter (uringprov-offloaded, -inline, -fallbacks, -inflight, -pauses, -workers). */
