@@ -34,10 +34,14 @@ typedef struct {
     int use_uring;             /* 0: plain eventfd writes, no io_uring */
     int sync_mode;             /* enum uo_sync_mode */
     unsigned int spin_us;      /* how long an idle worker polls before sleeping; 0: not at all */
+    unsigned int coalesce_us;  /* longest a completion's notification is held back; 0: not at all */
+    int worker_nice;           /* nice value of the worker threads (0..19) */
+    int worker_idle;           /* 1: the worker threads run under SCHED_IDLE */
 } UO_POOL_CONFIG;
 
 #define UO_DEFAULT_QUEUE_BOUND 1024
 #define UO_DEFAULT_SPIN_US 50
+#define UO_DEFAULT_COALESCE_US 200
 #define UO_MAX_BATCH 8
 
 typedef struct {
@@ -46,6 +50,8 @@ typedef struct {
     uint64_t fallbacks;   /* requests that wanted a worker but ran inline (queue full, no fd, no threads) */
     uint64_t pauses;      /* ASYNC_pause_job calls */
     uint64_t inflight;    /* requests submitted and not yet completed */
+    uint64_t notified;    /* completions announced on a job's eventfd */
+    uint64_t notify_batches; /* times a worker sent what it held: notified / this = coalescing */
     uint64_t live_reqs;   /* requests allocated and not yet freed */
     uint64_t live_waiters; /* per-wait-ctx eventfd holders not yet closed */
     unsigned int workers; /* worker threads running in this process (0 before first use) */
@@ -65,7 +71,9 @@ void uo_pool_get_stats(UO_POOL *pool, UO_POOL_STATS *st);
 void uo_pool_log_stats(UO_POOL *pool);
 
 /*
- * kind tags requests that a batch backend could take together (up to UO_MAX_BATCH of one kind).
+ * kind tags requests of one operation and cost: a worker takes up to UO_MAX_BATCH of one kind at a
+ * time (for a batch backend), and learns how long each kind runs, to bound how long it holds
+ * completions back (coalesce_us).
  * The payload is zeroed, 16-byte aligned, and wiped with OPENSSL_cleanse when the request is freed.
  */
 UO_REQ *uo_req_new(UO_POOL *pool, unsigned int kind, uo_task_fn *fn, uo_cleanup_fn *cleanup,

@@ -84,6 +84,9 @@ struct uo_pool_st {
     atomic_uint_fast64_t fallbacks;
     atomic_uint_fast64_t pauses;
     atomic_int_fast64_t inflight;
+    /* written by the workers, on a line of their own */
+    _Alignas(UO_CACHELINE) atomic_uint_fast64_t notified;
+    atomic_uint_fast64_t notify_batches;
 };
 
 /* Live object counts for tests: a freed wait ctx must leave nothing behind. */

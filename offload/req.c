@@ -76,9 +76,11 @@ void uo_pool_log_stats(UO_POOL *pool)
         return;
     uo_pool_get_stats(pool, &st);
     UO_LOG(1, "stats: offloaded=%llu inline=%llu fallbacks=%llu pauses=%llu inflight=%llu "
-           "workers=%u io_uring=%d", (unsigned long long)st.offloaded,
-           (unsigned long long)st.inline_runs, (unsigned long long)st.fallbacks,
-           (unsigned long long)st.pauses, (unsigned long long)st.inflight, st.workers, st.uring);
+           "workers=%u io_uring=%d notified=%llu notify_batches=%llu",
+           (unsigned long long)st.offloaded, (unsigned long long)st.inline_runs,
+           (unsigned long long)st.fallbacks, (unsigned long long)st.pauses,
+           (unsigned long long)st.inflight, st.workers, st.uring,
+           (unsigned long long)st.notified, (unsigned long long)st.notify_batches);
 }
 
 void uo_pool_get_stats(UO_POOL *pool, UO_POOL_STATS *st)
@@ -91,6 +93,8 @@ void uo_pool_get_stats(UO_POOL *pool, UO_POOL_STATS *st)
     st->fallbacks = atomic_load(&pool->fallbacks);
     st->pauses = atomic_load(&pool->pauses);
     st->inflight = (uint64_t)atomic_load(&pool->inflight);
+    st->notified = atomic_load(&pool->notified);
+    st->notify_batches = atomic_load(&pool->notify_batches);
     st->live_reqs = (uint64_t)atomic_load(&uo_live_reqs);
     st->live_waiters = (uint64_t)atomic_load(&uo_live_waiters);
     st->workers = uo_engine_workers(eng);

@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "uringprov.h"
 
@@ -80,6 +81,23 @@ static void op_cleanup(void *payload)
     op->genkey = NULL;
 }
 
+/*
+ * The request's kind for offload/: the operation and the key's size, which together tell how long a
+ * request takes (offload/ holds completions back only behind requests it knows to be short).
+ */
+static unsigned int op_kind(const UO_OP *op)
+{
+    EVP_PKEY_CTX *pctx = op->pctx;
+    EVP_PKEY *pkey;
+    int bits;
+
+    if (pctx == NULL && op->mdctx != NULL)
+        pctx = EVP_MD_CTX_get_pkey_ctx(op->mdctx);
+    pkey = pctx != NULL ? EVP_PKEY_CTX_get0_pkey(pctx) : NULL;
+    bits = pkey != NULL ? EVP_PKEY_get_bits(pkey) : 0;
+    return (unsigned int)op->iop | (bits > 0 ? (unsigned int)bits << 4 : 0);
+}
+
 int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
 {
     UO_REQ *req;
@@ -91,7 +109,7 @@ int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
     if ((pc->offload_ops & opclass) == 0)
         return op_failure_named(pc, op, op_exec(op));
 
-    req = uo_req_new(pc->pool, (unsigned int)op->iop, op_task, op_cleanup,
+    req = uo_req_new(pc->pool, op_kind(op), op_task, op_cleanup,
                      sizeof(*op) + op->inlen + op->in2len + outcap);
     if (req == NULL) {
         UO_RAISE(pc, UO_R_MALLOC_FAILURE);

@@ -67,11 +67,14 @@ typedef struct {
     char io_uring[16];
     char sync_mode[16];
     char spin_us[32];
+    char coalesce_us[32];
+    char worker_priority[16];
 } UO_CONF;
 
 static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
 {
     char *workers = NULL, *offload = NULL, *qb = NULL, *uring = NULL, *sync = NULL, *spin = NULL;
+    char *coalesce = NULL, *prio = NULL;
     OSSL_PARAM p[] = {
         OSSL_PARAM_utf8_ptr("workers", &workers, 0),
         OSSL_PARAM_utf8_ptr("offload", &offload, 0),
@@ -79,6 +82,8 @@ static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
         OSSL_PARAM_utf8_ptr("io_uring", &uring, 0),
         OSSL_PARAM_utf8_ptr("sync_mode", &sync, 0),
         OSSL_PARAM_utf8_ptr("spin_us", &spin, 0),
+        OSSL_PARAM_utf8_ptr("coalesce_us", &coalesce, 0),
+        OSSL_PARAM_utf8_ptr("worker_priority", &prio, 0),
         OSSL_PARAM_END
     };
 
@@ -91,6 +96,8 @@ static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
     snprintf(c->io_uring, sizeof(c->io_uring), "%s", uring ? uring : "");
     snprintf(c->sync_mode, sizeof(c->sync_mode), "%s", sync ? sync : "");
     snprintf(c->spin_us, sizeof(c->spin_us), "%s", spin ? spin : "");
+    snprintf(c->coalesce_us, sizeof(c->coalesce_us), "%s", coalesce ? coalesce : "");
+    snprintf(c->worker_priority, sizeof(c->worker_priority), "%s", prio ? prio : "");
     return 1;
 }
 
@@ -156,6 +163,9 @@ static int conf_apply(const UO_CONF *c, UO_POOL_CONFIG *pcfg, unsigned int *ops)
     pcfg->use_uring = 1;
     pcfg->sync_mode = UO_SYNC_INLINE;
     pcfg->spin_us = UO_DEFAULT_SPIN_US;
+    pcfg->coalesce_us = UO_DEFAULT_COALESCE_US;
+    pcfg->worker_nice = 0;
+    pcfg->worker_idle = 0;
     *ops = UO_OP_PRIVATE;
     if (!parse_uint(c->workers, 1024, &pcfg->workers)) {
         UO_LOG(1, "config: workers = '%s' is not a number from 0 to 1024", c->workers);
@@ -172,6 +182,22 @@ static int conf_apply(const UO_CONF *c, UO_POOL_CONFIG *pcfg, unsigned int *ops)
     if (!parse_uint(c->spin_us, 100000, &pcfg->spin_us)) {
         UO_LOG(1, "config: spin_us = '%s' is not a number from 0 to 100000", c->spin_us);
         return 0;
+    }
+    if (!parse_uint(c->coalesce_us, 100000, &pcfg->coalesce_us)) {
+        UO_LOG(1, "config: coalesce_us = '%s' is not a number from 0 to 100000", c->coalesce_us);
+        return 0;
+    }
+    if (!strcasecmp(c->worker_priority, "idle")) {
+        pcfg->worker_idle = 1;
+    } else {
+        unsigned int nice = 0;
+
+        if (!parse_uint(c->worker_priority, 19, &nice)) {
+            UO_LOG(1, "config: worker_priority = '%s' is not a nice value from 0 to 19, or idle",
+                   c->worker_priority);
+            return 0;
+        }
+        pcfg->worker_nice = (int)nice;
     }
     if (c->sync_mode[0] != '\0') {
         if (!strcasecmp(c->sync_mode, "inline")) {
@@ -251,6 +277,8 @@ static const OSSL_ALGORITHM *uo_query(void *provctx, int operation_id, int *no_c
 #define UO_PARAM_PAUSES "uringprov-pauses"
 #define UO_PARAM_WORKERS "uringprov-workers"
 #define UO_PARAM_URING "uringprov-io-uring"
+#define UO_PARAM_NOTIFIED "uringprov-notified"
+#define UO_PARAM_NOTIFY_BATCHES "uringprov-notify-batches"
 
 static const OSSL_PARAM uo_param_types[] = {
     OSSL_PARAM_DEFN(OSSL_PROV_PARAM_NAME, OSSL_PARAM_UTF8_PTR, NULL, 0),
@@ -264,6 +292,8 @@ static const OSSL_PARAM uo_param_types[] = {
     OSSL_PARAM_DEFN(UO_PARAM_PAUSES, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN(UO_PARAM_WORKERS, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN(UO_PARAM_URING, OSSL_PARAM_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_NOTIFIED, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_NOTIFY_BATCHES, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
     OSSL_PARAM_END
 };
 
@@ -306,7 +336,9 @@ static int uo_get_params(void *provctx, OSSL_PARAM params[])
         && set_u64(params, UO_PARAM_FALLBACKS, st.fallbacks)
         && set_u64(params, UO_PARAM_INFLIGHT, st.inflight)
         && set_u64(params, UO_PARAM_PAUSES, st.pauses)
-        && set_u64(params, UO_PARAM_WORKERS, st.workers);
+        && set_u64(params, UO_PARAM_WORKERS, st.workers)
+        && set_u64(params, UO_PARAM_NOTIFIED, st.notified)
+        && set_u64(params, UO_PARAM_NOTIFY_BATCHES, st.notify_batches);
 }
 
 static const OSSL_ITEM *uo_get_reason_strings(void *provctx)

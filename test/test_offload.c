@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -242,6 +243,7 @@ struct task {
     unsigned int iters;
     uint64_t out;
     struct gate *gate;
+    unsigned int rkind;     /* the request's kind; 0: TEST_KIND */
     pthread_t thread;       /* the thread that ran the task */
     atomic_int *cleanups;   /* counted by task_cleanup */
 };
@@ -311,7 +313,8 @@ static uint64_t task_expected(const struct task *t)
 /* One request: payload in, uo_req_run, payload back out. Small enough for a 32 KiB job stack. */
 static int run_task(UO_POOL *pool, struct task *t, int *offloaded)
 {
-    UO_REQ *req = uo_req_new(pool, TEST_KIND, task_fn, task_cleanup, sizeof(*t));
+    UO_REQ *req = uo_req_new(pool, t->rkind != 0 ? t->rkind : TEST_KIND, task_fn, task_cleanup,
+                             sizeof(*t));
     int rc;
 
     if (req == NULL)
@@ -338,6 +341,7 @@ struct job {
     int bad_fds;         /* pauses at which the wait ctx did not hold exactly that one fd */
     /* the work: nops tasks of one kind, run one after the other */
     int kind, nops;
+    unsigned int rkind;  /* the requests' kind; 0: TEST_KIND */
     unsigned int iters;
     uint64_t seed;
     struct gate *gate;
@@ -370,6 +374,7 @@ static int job_main(void *arg)
         t.seed = j->seed + (uint64_t)i;
         t.iters = j->iters;
         t.gate = j->gate;
+        t.rkind = j->rkind;
         t.cleanups = j->cleanups;
         if (run_task(j->pool, &t, &off) == 1 && t.out == task_expected(&t))
             j->ok_ops++;
@@ -1900,6 +1905,219 @@ START_TEST(no_worker_threads)
 }
 END_TEST
 
+/* ---- 12. coalesced notifications and worker priority ------------------------------------------ */
+
+static UO_POOL *coalescing_pool(int use_uring, unsigned int coalesce_us)
+{
+    UO_POOL_CONFIG cfg;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.workers = 1;
+    cfg.use_uring = use_uring;
+    cfg.coalesce_us = coalesce_us;
+    return uo_pool_new(&cfg);
+}
+
+/*
+ * While more work is queued, one worker holds its finished requests' notifications and sends them
+ * together: 16 jobs queued behind a gated first one reach their callers in one or two batches, not
+ * 16. With coalesce_us = 0 each one goes out alone. Counted, not timed.
+ */
+START_TEST(coalesce_while_queued)
+{
+    int use_uring, hold;
+
+    for (use_uring = 0; use_uring <= 1; use_uring++) {
+        for (hold = 0; hold <= 1; hold++) {
+            UO_POOL *pool = coalescing_pool(use_uring, hold ? 60000000u : 0);
+            struct job *jobs = jobs_new(pool, 16, T_INSTANT, 1, 77);
+            UO_POOL_STATS before, after;
+            struct gate g;
+            int i, which;
+
+            ck_assert_ptr_nonnull(pool);
+            ck_assert_ptr_nonnull(jobs);
+            gate_init(&g);
+            jobs[0].kind = T_GATE;
+            jobs[0].gate = &g;
+            before = stats(pool);
+            for (i = 0; i < 16; i++) {
+                ck_assert_int_eq(job_step(&jobs[i]), ASYNC_PAUSE);
+                if (i == 0)
+                    ck_assert(wait_entered(&g, 1)); /* the worker is inside job 0's request */
+            }
+            gate_open(&g);
+            ck_assert(drive(jobs, 16));
+            ck_assert_msg(jobs_bad(jobs, 16, &which) == NULL, "job %d: %s", which,
+                          jobs_bad(jobs, 16, &which));
+            after = stats(pool);
+            ck_assert_uint_eq(after.notified - before.notified, 16);
+            fprintf(stderr, "coalesce_while_queued: io_uring %d, coalesce %s: 16 notifications in "
+                    "%llu batches\n", use_uring, hold ? "on" : "off",
+                    (unsigned long long)(after.notify_batches - before.notify_batches));
+            if (hold)
+                ck_assert_uint_le(after.notify_batches - before.notify_batches, 2);
+            else
+                ck_assert_uint_eq(after.notify_batches - before.notify_batches, 16);
+            jobs_free(jobs, 16);
+            uo_pool_free(pool);
+        }
+    }
+}
+END_TEST
+
+/*
+ * A request with nothing queued behind it is announced at once, however long coalesce_us: one job
+ * doing 20 requests one after the other gets 20 batches of one. (Were any held, drive() would wait
+ * 60 s for it and fail at WAIT_MS.)
+ */
+START_TEST(coalesce_never_holds_a_lone_request)
+{
+    int use_uring;
+
+    for (use_uring = 0; use_uring <= 1; use_uring++) {
+        UO_POOL *pool = coalescing_pool(use_uring, 60000000u);
+        struct job *jobs = jobs_new(pool, 1, T_HASH, 20, 5);
+        UO_POOL_STATS before, after;
+        int which;
+
+        ck_assert_ptr_nonnull(jobs);
+        before = stats(pool);
+        ck_assert(drive(jobs, 1));
+        ck_assert_msg(jobs_bad(jobs, 1, &which) == NULL, "%s", jobs_bad(jobs, 1, &which));
+        ck_assert_int_ge(jobs[0].pauses, 20);
+        after = stats(pool);
+        ck_assert_uint_eq(after.notified - before.notified, 20);
+        ck_assert_uint_eq(after.notify_batches - before.notify_batches, 20);
+        jobs_free(jobs, 1);
+        uo_pool_free(pool);
+    }
+}
+END_TEST
+
+#define LONG_KIND 9
+
+/*
+ * A worker sends what it holds before it starts a request that it knows takes longer than the
+ * hold allows: requests A and B finish while long request C waits in the queue, and their callers
+ * hear of it while C still runs (C is held at a gate until they have).
+ */
+START_TEST(coalesce_flushes_before_a_long_request)
+{
+    int use_uring;
+
+    for (use_uring = 0; use_uring <= 1; use_uring++) {
+        UO_POOL *pool = coalescing_pool(use_uring, 50000); /* 50 ms */
+        struct job *jobs = jobs_new(pool, 4, T_INSTANT, 1, 900);
+        struct gate teach, ga, gc;
+        int which;
+
+        ck_assert_ptr_nonnull(jobs);
+        gate_init(&teach);
+        gate_init(&ga);
+        gate_init(&gc);
+        /* jobs[3] teaches the worker that LONG_KIND takes about 200 ms. */
+        jobs[3].kind = T_GATE;
+        jobs[3].rkind = LONG_KIND;
+        jobs[3].gate = &teach;
+        ck_assert_int_eq(job_step(&jobs[3]), ASYNC_PAUSE);
+        ck_assert(wait_entered(&teach, 1));
+        sleep_ms(200);
+        gate_open(&teach);
+        ck_assert(drive(&jobs[3], 1));
+
+        jobs[0].kind = T_GATE;   /* A, held at a gate until B and C are queued */
+        jobs[0].gate = &ga;
+        jobs[2].kind = T_GATE;   /* C, long */
+        jobs[2].rkind = LONG_KIND;
+        jobs[2].gate = &gc;
+        ck_assert_int_eq(job_step(&jobs[0]), ASYNC_PAUSE);
+        ck_assert(wait_entered(&ga, 1));
+        ck_assert_int_eq(job_step(&jobs[1]), ASYNC_PAUSE); /* B */
+        ck_assert_int_eq(job_step(&jobs[2]), ASYNC_PAUSE); /* C */
+        gate_open(&ga);
+        ck_assert(wait_entered(&gc, 1));
+        ck_assert_msg(readable(jobs[0].fd, WAIT_MS), "A was held behind a long request");
+        ck_assert_msg(readable(jobs[1].fd, WAIT_MS), "B was held behind a long request");
+        gate_open(&gc);
+        ck_assert(drive(jobs, 3));
+        ck_assert_msg(jobs_bad(jobs, 4, &which) == NULL, "job %d: %s", which,
+                      jobs_bad(jobs, 4, &which));
+        jobs_free(jobs, 4);
+        uo_pool_free(pool);
+    }
+}
+END_TEST
+
+/* The pool's worker threads, by name: their tids, up to max. */
+static int worker_tids(pid_t *tids, int max)
+{
+    char path[300], comm[32];
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL && n < max) {
+        FILE *f;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue;
+        if (fgets(comm, sizeof(comm), f) != NULL && strncmp(comm, "uringprov-", 10) == 0)
+            tids[n++] = (pid_t)atoi(e->d_name);
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+/* worker_priority: the workers run at the nice value asked, or under SCHED_IDLE. */
+START_TEST(worker_priority)
+{
+    int idle;
+
+    for (idle = 0; idle <= 1; idle++) {
+        UO_POOL_CONFIG cfg;
+        UO_POOL *pool;
+        struct job *jobs;
+        pid_t tids[8];
+        int i, n, which;
+
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.workers = 2;
+        cfg.use_uring = 1;
+        cfg.worker_nice = idle ? 0 : 7;
+        cfg.worker_idle = idle;
+        pool = uo_pool_new(&cfg);
+        jobs = jobs_new(pool, 4, T_HASH, 2, 3);
+        ck_assert_ptr_nonnull(jobs);
+        ck_assert(drive(jobs, 4));
+        ck_assert_msg(jobs_bad(jobs, 4, &which) == NULL, "%s", jobs_bad(jobs, 4, &which));
+        n = worker_tids(tids, 8);
+        ck_assert_int_eq(n, 2);
+        for (i = 0; i < n; i++) {
+            errno = 0;
+            if (idle) {
+                ck_assert_int_eq(sched_getscheduler(tids[i]), SCHED_IDLE);
+            } else {
+                ck_assert_int_eq(getpriority(PRIO_PROCESS, (id_t)tids[i]), 7);
+                ck_assert_int_eq(errno, 0);
+                ck_assert_int_eq(sched_getscheduler(tids[i]), SCHED_OTHER);
+            }
+        }
+        /* The caller's own priority is untouched. */
+        ck_assert_int_eq(getpriority(PRIO_PROCESS, 0), 0);
+        ck_assert_int_eq(sched_getscheduler(0), SCHED_OTHER);
+        jobs_free(jobs, 4);
+        uo_pool_free(pool);
+    }
+}
+END_TEST
+
 /* ---- suite --------------------------------------------------------------------------------- */
 
 static void add(Suite *s, const char *name, const TTest *tests[], int n)
@@ -1950,6 +2168,8 @@ int main(void)
     ADD(s, "saturation", queue_saturation);
     ADD(s, "errors", errors_cross_to_the_caller, errors_inline);
     ADD(s, "cleanup", payload_cleanup_once);
+    ADD(s, "coalescing", coalesce_while_queued, coalesce_never_holds_a_lone_request,
+        coalesce_flushes_before_a_long_request, worker_priority);
     ADD(s, "teardown", pool_free_with_blocked_callers, pool_free_with_paused_jobs,
         exit_with_requests_in_flight);
     why_not = threads_cannot_be_forbidden();

@@ -1,4 +1,7 @@
-/* test_smoke.c - the provider loads, answers its parameters and signs through a worker. */
+/*
+ * test_smoke.c - the provider loads, answers its parameters and signs through a worker; its
+ * configuration keys take their documented values and refuse others.
+ */
 #include <check.h>
 #include <stdlib.h>
 
@@ -52,6 +55,40 @@ START_TEST(loads_and_offloads)
 }
 END_TEST
 
+/*
+ * Every configuration key accepts its documented values and refuses anything else: an invalid value
+ * must stop uringprov from loading (OpenSSL 3.0 then runs without it, which the debug log explains),
+ * never be read as some other number.
+ */
+START_TEST(config_values)
+{
+    static const struct { const char *conf; int loads; } cases[] = {
+        { "workers = 2\n", 1 },             { "workers = x\n", 0 },
+        { "workers = 1025\n", 0 },          { "offload = sign, derive\n", 1 },
+        { "offload = everything\n", 0 },    { "queue_bound = 1\n", 1 },
+        { "queue_bound = 0\n", 0 },         { "io_uring = no\n", 1 },
+        { "io_uring = maybe\n", 0 },        { "sync_mode = offload\n", 1 },
+        { "sync_mode = fast\n", 0 },        { "spin_us = 0\n", 1 },
+        { "spin_us = 1e3\n", 0 },           { "coalesce_us = 0\n", 1 },
+        { "coalesce_us = 100000\n", 1 },    { "coalesce_us = 100001\n", 0 },
+        { "coalesce_us = -1\n", 0 },        { "coalesce_us = 50us\n", 0 },
+        { "worker_priority = 0\n", 1 },     { "worker_priority = 19\n", 1 },
+        { "worker_priority = idle\n", 1 },  { "worker_priority = IDLE\n", 1 },
+        { "worker_priority = 20\n", 0 },    { "worker_priority = -5\n", 0 },
+        { "worker_priority = high\n", 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        OSSL_LIB_CTX *ctx = uot_libctx_new(cases[i].conf);
+
+        ck_assert_msg((ctx != NULL) == cases[i].loads, "%s: %s", cases[i].conf,
+                      cases[i].loads ? "refused" : "accepted");
+        OSSL_LIB_CTX_free(ctx);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("smoke");
@@ -61,6 +98,7 @@ int main(void)
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, loads_and_offloads);
+    tcase_add_test(tc, config_values);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
