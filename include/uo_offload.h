@@ -37,6 +37,7 @@ typedef struct {
     unsigned int coalesce_us;  /* longest a completion's notification is held back; 0: not at all */
     int worker_nice;           /* nice value of the worker threads (0..19) */
     int worker_idle;           /* 1: the worker threads run under SCHED_IDLE */
+    unsigned int inline_below_us; /* kinds measured to run faster than this run inline; 0: none */
 } UO_POOL_CONFIG;
 
 #define UO_DEFAULT_QUEUE_BOUND 1024
@@ -46,7 +47,8 @@ typedef struct {
 
 typedef struct {
     uint64_t offloaded;   /* requests run on a worker */
-    uint64_t inline_runs; /* requests run on the caller's thread by choice (sync mode inline) */
+    uint64_t inline_runs; /* requests run on the caller's thread by choice (sync mode inline, or
+                             measured cheaper than inline_below_us) */
     uint64_t fallbacks;   /* requests that wanted a worker but ran inline (queue full, no fd, no threads) */
     uint64_t pauses;      /* ASYNC_pause_job calls */
     uint64_t inflight;    /* requests submitted and not yet completed */

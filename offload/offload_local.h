@@ -72,6 +72,8 @@ struct uo_req_st {
 
 struct uo_engine;
 
+#define UO_COST_SLOTS 16
+
 struct uo_pool_st {
     UO_POOL_CONFIG cfg;
     _Atomic(struct uo_engine *) eng;
@@ -87,7 +89,19 @@ struct uo_pool_st {
     /* written by the workers, on a line of their own */
     _Alignas(UO_CACHELINE) atomic_uint_fast64_t notified;
     atomic_uint_fast64_t notify_batches;
+    /* run time per request kind, as the workers measured it: for inline_below_us */
+    struct uo_pool_cost {
+        atomic_uint kind;      /* kind + 1; 0: empty */
+        atomic_uint_fast64_t ns;
+    } costs[UO_COST_SLOTS];
 };
+
+/* The slot of a request kind in a cost table of UO_COST_SLOTS (2^4) entries. */
+static inline unsigned int uo_cost_slot(unsigned int kind)
+{
+    /* Fibonacci hashing: kinds that differ only in their high bits still spread over the slots. */
+    return (kind * 2654435761u) >> 28;
+}
 
 /* Live object counts for tests: a freed wait ctx must leave nothing behind. */
 extern atomic_int_fast64_t uo_live_reqs;

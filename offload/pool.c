@@ -63,11 +63,11 @@
 #define WAKE_TAG 1ULL          /* user_data of the wake read; waiters are 8-aligned pointers */
 #define RING_ENTRIES 64
 #define MAX_HELD 32            /* notifications a worker holds back at most (half the ring) */
-#define COST_SLOTS 16          /* request kinds whose run time a worker remembers (2^4: cost_slot) */
 
 struct uo_cost {
     unsigned int kind;
     int known;
+    unsigned int updates;
     uint64_t ns;               /* moving average of the run time of one request of this kind */
 };
 
@@ -86,7 +86,7 @@ struct uo_worker {
     unsigned int nheld;        /* finished requests' notifications held back */
     uint64_t first_held_ns;    /* when the oldest of them finished */
     struct uo_waiter *held[MAX_HELD];
-    struct uo_cost cost[COST_SLOTS];
+    struct uo_cost cost[UO_COST_SLOTS];
 } __attribute__((aligned(UO_CACHELINE)));
 
 struct uo_engine {
@@ -309,8 +309,7 @@ static void notify(struct uo_worker *w, struct uo_waiter *wt)
 
 static struct uo_cost *cost_slot(struct uo_worker *w, unsigned int kind)
 {
-    /* Fibonacci hashing: kinds that differ only in their high bits still spread over the slots. */
-    return &w->cost[(kind * 2654435761u) >> 28];
+    return &w->cost[uo_cost_slot(kind)];
 }
 
 /* The expected run time of a request of this kind; unknown kinds count as too long to wait for. */
@@ -328,9 +327,17 @@ static void cost_learn(struct uo_worker *w, unsigned int kind, uint64_t ns)
     if (!c->known || c->kind != kind) {
         c->kind = kind;
         c->known = 1;
+        c->updates = 0;
         c->ns = ns;
     } else {
         c->ns = (c->ns * 7 + ns) / 8;
+    }
+    /* Publish for callers (inline_below_us): at once for a new kind, then every 8th request. */
+    if ((c->updates++ & 7) == 0) {
+        struct uo_pool_cost *pc = &w->eng->pool->costs[uo_cost_slot(kind)];
+
+        atomic_store_explicit(&pc->ns, c->ns, memory_order_relaxed);
+        atomic_store_explicit(&pc->kind, kind + 1, memory_order_release);
     }
 }
 
@@ -569,7 +576,7 @@ static void *worker_main(void *arg)
                 reap(w);
         }
     }
-    for (i = 0; i < COST_SLOTS; i++)
+    for (i = 0; i < UO_COST_SLOTS; i++)
         if (w->cost[i].known)
             UO_LOG(2, "worker %u: requests of kind %u took %llu ns (moving average)", w->idx,
                    w->cost[i].kind, (unsigned long long)w->cost[i].ns);

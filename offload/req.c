@@ -477,9 +477,30 @@ static int run_in_job(UO_REQ *req, ASYNC_JOB *job)
     return req->result;
 }
 
+/*
+ * inline_below_us: a kind the workers have measured to run in less than that is cheaper to compute
+ * here than to send away and be woken for. Unknown kinds go to the workers, who measure them.
+ */
+static int cheap(const UO_REQ *req)
+{
+    const UO_POOL *pool = req->pool;
+    const struct uo_pool_cost *pc;
+
+    if (pool->cfg.inline_below_us == 0)
+        return 0;
+    pc = &pool->costs[uo_cost_slot(req->kind)];
+    if (atomic_load_explicit(&pc->kind, memory_order_acquire) != req->kind + 1)
+        return 0;
+    return atomic_load_explicit(&pc->ns, memory_order_relaxed)
+           < (uint64_t)pool->cfg.inline_below_us * 1000ULL;
+}
+
 int uo_req_run(UO_REQ *req)
 {
     ASYNC_JOB *job = ASYNC_get_current_job();
+
+    if (cheap(req))
+        return run_inline(req, &req->pool->inline_runs);
 
     if (job != NULL)
         return run_in_job(req, job);

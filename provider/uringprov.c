@@ -69,12 +69,13 @@ typedef struct {
     char spin_us[32];
     char coalesce_us[32];
     char worker_priority[16];
+    char inline_below_us[32];
 } UO_CONF;
 
 static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
 {
     char *workers = NULL, *offload = NULL, *qb = NULL, *uring = NULL, *sync = NULL, *spin = NULL;
-    char *coalesce = NULL, *prio = NULL;
+    char *coalesce = NULL, *prio = NULL, *cheap = NULL;
     OSSL_PARAM p[] = {
         OSSL_PARAM_utf8_ptr("workers", &workers, 0),
         OSSL_PARAM_utf8_ptr("offload", &offload, 0),
@@ -84,6 +85,7 @@ static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
         OSSL_PARAM_utf8_ptr("spin_us", &spin, 0),
         OSSL_PARAM_utf8_ptr("coalesce_us", &coalesce, 0),
         OSSL_PARAM_utf8_ptr("worker_priority", &prio, 0),
+        OSSL_PARAM_utf8_ptr("inline_below_us", &cheap, 0),
         OSSL_PARAM_END
     };
 
@@ -98,6 +100,7 @@ static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
     snprintf(c->spin_us, sizeof(c->spin_us), "%s", spin ? spin : "");
     snprintf(c->coalesce_us, sizeof(c->coalesce_us), "%s", coalesce ? coalesce : "");
     snprintf(c->worker_priority, sizeof(c->worker_priority), "%s", prio ? prio : "");
+    snprintf(c->inline_below_us, sizeof(c->inline_below_us), "%s", cheap ? cheap : "");
     return 1;
 }
 
@@ -166,6 +169,7 @@ static int conf_apply(const UO_CONF *c, UO_POOL_CONFIG *pcfg, unsigned int *ops)
     pcfg->coalesce_us = UO_DEFAULT_COALESCE_US;
     pcfg->worker_nice = 0;
     pcfg->worker_idle = 0;
+    pcfg->inline_below_us = 0;
     *ops = UO_OP_PRIVATE;
     if (!parse_uint(c->workers, 1024, &pcfg->workers)) {
         UO_LOG(1, "config: workers = '%s' is not a number from 0 to 1024", c->workers);
@@ -185,6 +189,11 @@ static int conf_apply(const UO_CONF *c, UO_POOL_CONFIG *pcfg, unsigned int *ops)
     }
     if (!parse_uint(c->coalesce_us, 100000, &pcfg->coalesce_us)) {
         UO_LOG(1, "config: coalesce_us = '%s' is not a number from 0 to 100000", c->coalesce_us);
+        return 0;
+    }
+    if (!parse_uint(c->inline_below_us, 100000, &pcfg->inline_below_us)) {
+        UO_LOG(1, "config: inline_below_us = '%s' is not a number from 0 to 100000",
+               c->inline_below_us);
         return 0;
     }
     if (!strcasecmp(c->worker_priority, "idle")) {
@@ -477,9 +486,12 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         goto err;
     }
     UO_LOG(1, "loaded %s %s: workers=%u (0 = online CPUs), offload=0x%x, queue_bound=%u, "
-           "io_uring=%s, sync_mode=%s", UO_NAME, UO_VERSION, pcfg.workers, ops,
+           "io_uring=%s, sync_mode=%s, spin_us=%u, coalesce_us=%u, worker_priority=%s%d, "
+           "inline_below_us=%u", UO_NAME, UO_VERSION, pcfg.workers, ops,
            pcfg.queue_bound, pcfg.use_uring ? "yes" : "no",
-           pcfg.sync_mode == UO_SYNC_OFFLOAD ? "offload" : "inline");
+           pcfg.sync_mode == UO_SYNC_OFFLOAD ? "offload" : "inline", pcfg.spin_us,
+           pcfg.coalesce_us, pcfg.worker_idle ? "idle/" : "", pcfg.worker_nice,
+           pcfg.inline_below_us);
     *out = uo_dispatch;
     *provctx = pc;
     return 1;

@@ -2049,6 +2049,69 @@ START_TEST(coalesce_flushes_before_a_long_request)
 }
 END_TEST
 
+/*
+ * inline_below_us: once a worker has measured a kind faster than the threshold, requests of that
+ * kind run on the caller's thread, inside a job too, without a pause; a kind measured slower keeps
+ * going to the workers, and so does a kind never measured.
+ */
+START_TEST(inline_below_measured_cost)
+{
+    UO_POOL_CONFIG cfg;
+    UO_POOL *pool;
+    struct job *jobs;
+    struct gate teach;
+    UO_POOL_STATS before, after;
+    int i, which;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.workers = 1;
+    cfg.use_uring = 1;
+    cfg.inline_below_us = 50000; /* 50 ms: a hash is far below, a 200 ms gate far above */
+    pool = uo_pool_new(&cfg);
+    jobs = jobs_new(pool, 4, T_HASH, 1, 40);
+    ck_assert_ptr_nonnull(jobs);
+    gate_init(&teach);
+
+    /* Never measured: offloaded, and measured. */
+    ck_assert(drive(&jobs[0], 1));
+    ck_assert_int_eq(jobs[0].offloaded_ops, 1);
+    ck_assert_int_ge(jobs[0].pauses, 1);
+
+    /* Measured cheap: inline from now on, no pause. */
+    before = stats(pool);
+    jobs[1].nops = 3;
+    ck_assert_int_eq(job_step(&jobs[1]), ASYNC_FINISH);
+    ck_assert_int_eq(jobs[1].ok_ops, 3);
+    ck_assert_int_eq(jobs[1].offloaded_ops, 0);
+    ck_assert_int_eq(jobs[1].pauses, 0);
+    after = stats(pool);
+    ck_assert_uint_eq(after.inline_runs - before.inline_runs, 3);
+    ck_assert_uint_eq(after.offloaded, before.offloaded);
+
+    /* Measured dear (held 200 ms at a gate): still offloaded the next time. */
+    jobs[2].kind = T_GATE;
+    jobs[2].rkind = LONG_KIND;
+    jobs[2].gate = &teach;
+    ck_assert_int_eq(job_step(&jobs[2]), ASYNC_PAUSE);
+    ck_assert(wait_entered(&teach, 1));
+    sleep_ms(200);
+    gate_open(&teach);
+    ck_assert(drive(&jobs[2], 1));
+    jobs[3].kind = T_INSTANT;
+    jobs[3].rkind = LONG_KIND;
+    ck_assert(drive(&jobs[3], 1));
+    ck_assert_int_eq(jobs[3].offloaded_ops, 1);
+    ck_assert_int_ge(jobs[3].pauses, 1);
+    for (i = 0; i < 4; i++) /* job 1 ran inline: no pause, nothing offloaded, by design */
+        if (i != 1)
+            ck_assert_msg(jobs_bad(&jobs[i], 1, &which) == NULL, "job %d: %s", i,
+                          jobs_bad(&jobs[i], 1, &which));
+    ck_assert_int_eq(jobs[1].ret, 1);
+    jobs_free(jobs, 4);
+    uo_pool_free(pool);
+}
+END_TEST
+
 /* The pool's worker threads, by name: their tids, up to max. */
 static int worker_tids(pid_t *tids, int max)
 {
@@ -2169,7 +2232,7 @@ int main(void)
     ADD(s, "errors", errors_cross_to_the_caller, errors_inline);
     ADD(s, "cleanup", payload_cleanup_once);
     ADD(s, "coalescing", coalesce_while_queued, coalesce_never_holds_a_lone_request,
-        coalesce_flushes_before_a_long_request, worker_priority);
+        coalesce_flushes_before_a_long_request, inline_below_measured_cost, worker_priority);
     ADD(s, "teardown", pool_free_with_blocked_callers, pool_free_with_paused_jobs,
         exit_with_requests_in_flight);
     why_not = threads_cannot_be_forbidden();
