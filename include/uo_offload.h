@@ -42,7 +42,7 @@ typedef struct {
 
 #define UO_DEFAULT_QUEUE_BOUND 1024
 #define UO_DEFAULT_SPIN_US 50
-#define UO_DEFAULT_COALESCE_US 200
+#define UO_DEFAULT_COALESCE_US 500
 #define UO_MAX_BATCH 8
 
 typedef struct {
