@@ -198,10 +198,12 @@ if [ -f "$OUT/tls.tsv" ]; then
                     "$OUT/tls_nostorm.tsv" 2>/dev/null)
             case $cfg in
             async1) name="async1: nbthread 1, ssl-mode-async, uringprov" ;;
-            async1-w1) name="async1-w1: as async1, uringprov workers = 1" ;;
-            async1-idle) name="async1-idle: as async1, workers at SCHED_IDLE (experiment)" ;;
+            async1-nice) name="async1-nice: as async1, worker_priority = 10" ;;
+            async1-idle) name="async1-idle: as async1, worker_priority = idle" ;;
+            async1-cheap) name="async1-cheap: as async1, inline_below_us = 100" ;;
+            async1-nocoalesce) name="async1-nocoalesce: as async1, coalesce_us = 0" ;;
             async1-sign) name="async1-sign: as async1, offload = sign (experiment)" ;;
-            async1-nospin) name="async1-nospin: as async1, spin_us = 0 (experiment)" ;;
+            async1-nospin) name="async1-nospin: as async1, spin_us = 0" ;;
             async1-w1) name="async1-w1: as async1, workers = 1 (experiment)" ;;
             def1) name="def1: nbthread 1, default provider" ;;
             defN) name="defN: nbthread $NPROC, default provider" ;;

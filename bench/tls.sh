@@ -4,9 +4,10 @@
 #   async1   nbthread 1, ssl-mode-async, uringprov (openssl.cnf.sample)
 #   def1     nbthread 1, OpenSSL's default provider
 #   defN     nbthread $(nproc), OpenSSL's default provider
-# and two experiments: async1-idle, async1 with uringprov's worker threads moved to SCHED_IDLE
-# (chrt, from outside: uringprov has no such setting) so that HAProxy's thread always preempts them;
-# async1-nospin, async1 with spin_us = 0 (workers sleep as soon as the queue is empty).
+# and four variants of async1 with one setting changed: async1-nice, worker_priority = 10 (HAProxy's
+# thread preempts the workers); async1-idle, worker_priority = idle (SCHED_IDLE: the workers run
+# only on otherwise idle CPU); async1-nospin, spin_us = 0 (workers sleep as soon as the queue is
+# empty); async1-cheap, inline_below_us = 100 (X25519 and P-256 stay on HAProxy's thread).
 # Each with an RSA-2048 certificate, then an ECDSA P-256 one.
 #
 # One HAProxy per (configuration, certificate), with three frontends: "storm" closes every
@@ -26,8 +27,9 @@
 #
 #   sh bench/tls.sh              writes $OUT/tls.tsv, $OUT/tls_idle.tsv, $OUT/tls_proof.tsv
 # BENCH_TLS_REPS (3), BENCH_TLS_SECONDS (5), BENCH_TLS_CLIENTS (32), BENCH_IDLE_SECONDS (3),
-# BENCH_TLS_CONFIGS ("async1 def1 defN async1-idle async1-nospin"; also async1-w1: one worker, async1-sign:
-# offload = sign, async1-nospin: spin_us = 0), BENCH_TLS_CERTS ("rsa ec"), BENCH_TLS_PERF=1 (perf record -g of HAProxy during
+# BENCH_TLS_CONFIGS ("async1 def1 defN async1-nice async1-idle async1-nospin async1-cheap"; also
+# async1-w1: one worker, async1-sign: offload = sign, async1-nocoalesce: coalesce_us = 0),
+# BENCH_TLS_CERTS ("rsa ec"), BENCH_TLS_PERF=1 (perf record -g of HAProxy during
 # the first repetition's windows, into $OUT/perf/tls-<cert>-<cfg>.data; see bench/profile.sh).
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +38,7 @@ REPS=${BENCH_TLS_REPS:-3}
 WINDOW=${BENCH_TLS_SECONDS:-5}
 CLIENTS=${BENCH_TLS_CLIENTS:-32}
 IDLE=${BENCH_IDLE_SECONDS:-3}
-CONFIGS=${BENCH_TLS_CONFIGS:-async1 def1 defN async1-idle async1-nospin}
+CONFIGS=${BENCH_TLS_CONFIGS:-async1 def1 defN async1-nice async1-idle async1-nospin async1-cheap}
 CERTS=${BENCH_TLS_CERTS:-rsa ec}
 WARM=1
 KA_CONNS=4
@@ -129,6 +131,10 @@ start_haproxy() {
         async1-w1) sed '/^\[uringprov_sect\]/a workers = 1' "$URINGPROV_CNF" >"$tmp/uo.cnf" ;;
         async1-sign) sed '/^\[uringprov_sect\]/a offload = sign' "$URINGPROV_CNF" >"$tmp/uo.cnf" ;;
         async1-nospin) sed '/^\[uringprov_sect\]/a spin_us = 0' "$URINGPROV_CNF" >"$tmp/uo.cnf" ;;
+        async1-nice) sed '/^\[uringprov_sect\]/a worker_priority = 10' "$URINGPROV_CNF" >"$tmp/uo.cnf" ;;
+        async1-idle) sed '/^\[uringprov_sect\]/a worker_priority = idle' "$URINGPROV_CNF" >"$tmp/uo.cnf" ;;
+        async1-cheap) sed '/^\[uringprov_sect\]/a inline_below_us = 100' "$URINGPROV_CNF" >"$tmp/uo.cnf" ;;
+        async1-nocoalesce) sed '/^\[uringprov_sect\]/a coalesce_us = 0' "$URINGPROV_CNF" >"$tmp/uo.cnf" ;;
         async1*) cp "$URINGPROV_CNF" "$tmp/uo.cnf" ;;
         esac
         if [ "${1#async1}" != "$1" ]; then
@@ -156,17 +162,6 @@ start_haproxy() {
     fi
     OPENSSL_CONF=$DEFAULT_CNF curl -sk --max-time 10 "https://127.0.0.1:$p_storm/" >/dev/null \
         || die "haproxy ($1, $2) does not answer"
-    if [ "$1" = async1-idle ]; then
-        # Experiment, not a uringprov setting: the workers (started by the handshake above) get
-        # SCHED_IDLE, so that HAProxy's thread takes a CPU from them the moment it wakes.
-        k=0
-        for t in /proc/"$hpid"/task/*; do
-            case $(cat "$t/comm") in
-            uringprov-*) chrt -i -p 0 "${t##*/}" >/dev/null && k=$((k + 1)) ;;
-            esac
-        done
-        [ "$k" -gt 0 ] || die "async1-idle: no uringprov worker thread in haproxy"
-    fi
 }
 
 # stop_haproxy: soft stop (SIGUSR1: HAProxy exits when its connections are gone, and uringprov
