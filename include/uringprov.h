@@ -144,6 +144,7 @@ typedef struct {
     unsigned char *out;
     size_t outlen;               /* in: the capacity of out; out: the length written */
     EVP_PKEY *genkey;            /* KEYGEN: the result, owned by the caller on success */
+    unsigned int family;         /* KEYGEN: enum uo_family + 1, which the inner ctx may not show */
 } UO_OP;
 
 /*

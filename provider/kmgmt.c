@@ -480,6 +480,7 @@ void *uo_kmgmt_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     memset(&op, 0, sizeof(op));
     op.iop = UO_IOP_KEYGEN;
     op.pctx = g->pctx;
+    op.family = (unsigned int)g->type->family + 1;
     /*
      * Only key pairs are worth a worker: libssl makes the empty key that receives a peer's key share
      * by parameter generation, which costs next to nothing and would pay two wake-ups.

@@ -82,8 +82,9 @@ static void op_cleanup(void *payload)
 }
 
 /*
- * The request's kind for offload/: the operation and the key's size, which together tell how long a
- * request takes (offload/ holds completions back only behind requests it knows to be short).
+ * The request's kind for offload/: the operation, the key's size and, for key generation, the
+ * family, which together tell how long a request takes (offload/ holds completions back only
+ * behind requests it knows to be short). An RSA and an EC key generation must never share a kind.
  */
 static unsigned int op_kind(const UO_OP *op)
 {
@@ -95,7 +96,8 @@ static unsigned int op_kind(const UO_OP *op)
         pctx = EVP_MD_CTX_get_pkey_ctx(op->mdctx);
     pkey = pctx != NULL ? EVP_PKEY_CTX_get0_pkey(pctx) : NULL;
     bits = pkey != NULL ? EVP_PKEY_get_bits(pkey) : 0;
-    return (unsigned int)op->iop | (bits > 0 ? (unsigned int)bits << 4 : 0);
+    return (unsigned int)op->iop | (bits > 0 ? ((unsigned int)bits & 0xffff) << 4 : 0)
+           | op->family << 20;
 }
 
 int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)

@@ -118,6 +118,45 @@ START_TEST(inline_below_measured)
 }
 END_TEST
 
+static int keygen_x25519(void *arg)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(libctx, NULL, "X25519");
+
+    (void)arg;
+    EVP_PKEY_free(k);
+    return k != NULL;
+}
+
+static int keygen_rsa(void *arg)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(libctx, NULL, "RSA", (size_t)1024);
+
+    (void)arg;
+    EVP_PKEY_free(k);
+    return k != NULL;
+}
+
+/*
+ * Key generations of different families are different kinds of request, though the inner context
+ * shows no key size for either: X25519 key generation measured cheap must not send RSA key
+ * generation, which nothing has measured yet, inline.
+ */
+START_TEST(inline_below_keygen_kinds)
+{
+    UOT_JOB_STATS st;
+
+    libctx = uot_libctx_new("inline_below_us = 100000\n");
+    ck_assert_ptr_nonnull(libctx);
+    ck_assert_int_eq(uot_run_in_job(keygen_x25519, NULL, &st), 1);
+    ck_assert_int_ge(st.pauses, 1);
+    ck_assert_int_eq(uot_run_in_job(keygen_x25519, NULL, &st), 1);
+    ck_assert_int_eq(st.pauses, 0);
+    ck_assert_int_eq(uot_run_in_job(keygen_rsa, NULL, &st), 1);
+    ck_assert_msg(st.pauses >= 1, "RSA key generation ran inline on X25519's measurement");
+    OSSL_LIB_CTX_free(libctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("smoke");
@@ -129,6 +168,7 @@ int main(void)
     tcase_add_test(tc, loads_and_offloads);
     tcase_add_test(tc, config_values);
     tcase_add_test(tc, inline_below_measured);
+    tcase_add_test(tc, inline_below_keygen_kinds);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
