@@ -67,6 +67,16 @@ threads_ns() {
         /proc/"$1"/task/*/comm /proc/"$1"/task/*/schedstat 2>/dev/null
 }
 
+# loop_wait_ns PID: ns that the threads other than uringprov-* spent runnable but waiting for a CPU
+# (schedstat's second field, the run-queue delay): how long an event loop that had work to do sat
+# behind other threads.
+loop_wait_ns() {
+    awk 'FILENAME ~ /\/comm$/ { d = FILENAME; sub(/\/comm$/, "", d); name[d] = $1; next }
+         { d = FILENAME; sub(/\/schedstat$/, "", d); if (name[d] !~ /^uringprov-/) w += $2 }
+         END { printf "%.0f\n", w }' \
+        /proc/"$1"/task/*/comm /proc/"$1"/task/*/schedstat 2>/dev/null
+}
+
 # proc_ns PID: ns on CPU of the whole process (every thread, live ones) from schedstat.
 proc_ns() {
     threads_ns "$1" | awk '{ print $2 }'

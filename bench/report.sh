@@ -174,13 +174,15 @@ if [ -f "$OUT/tls.tsv" ]; then
     echo "are to \`def1\` (nbthread 1, default provider), per repetition, then the median. CPU per"
     echo "handshake from schedstat: HAProxy's threads (uringprov's workers' share in brackets) and the"
     echo "storm client, h2load, which runs on the same $NPROC CPUs (pinned to CPU $((NPROC - 1)))."
+    echo "Loop waits: the share of the window in which HAProxy's own threads were runnable but waiting"
+    echo "for a CPU (schedstat run-queue delay; summed over threads, so defN can exceed 100 %)."
     echo
     for cert in $(awk -F'\t' 'NR > 1 && !seen[$2]++ { print $2 }' "$f"); do
         case $cert in rsa) cname="RSA-2048" ;; ec) cname="ECDSA P-256" ;; *) cname=$cert ;; esac
         echo "**$cname certificate**"
         echo
-        echo "| configuration | handshakes/s | ÷ def1 | keep-alive p50 µs | keep-alive p99 µs | p99 ÷ def1 | no storm p50 / p99 µs | server CPU µs/hs | of it HAProxy threads / workers | client CPU µs/hs |"
-        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        echo "| configuration | handshakes/s | ÷ def1 | keep-alive p50 µs | keep-alive p99 µs | p99 ÷ def1 | no storm p50 / p99 µs | server CPU µs/hs | of it HAProxy threads / workers | client CPU µs/hs | loop waits % |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         for cfg in $(awk -F'\t' -v c="$cert" 'NR > 1 && $2 == c && !seen[$3]++ { print $3 }' "$f"); do
             sel="\$2 == \"$cert\" && \$3 == \"$cfg\""
             base="\$2 == \"$cert\" && \$3 == \"def1\""
@@ -192,6 +194,7 @@ if [ -f "$OUT/tls.tsv" ]; then
             srv=$(med "$f" "$sel" 8)
             cli=$(med "$f" "$sel" 9)
             share=$(med "$f" "$sel" 10)
+            lwait=$(awk -F'\t' "NR > 1 && ($sel) && NF >= 11 { print \$11 }" "$f" | median)
             loop=$(awk -F'\t' "NR > 1 && ($sel) { print \$8 * (1 - \$10) }" "$f" | median)
             wrk=$(awk -F'\t' "NR > 1 && ($sel) { print \$8 * \$10 }" "$f" | median)
             quiet=$(awk -F'\t' -v c="$cert" -v g="$cfg" 'NR > 1 && $1 == c && $2 == g { printf "%.0f / %.0f", $3, $4 }' \
@@ -209,7 +212,7 @@ if [ -f "$OUT/tls.tsv" ]; then
             defN) name="defN: nbthread $NPROC, default provider" ;;
             *) name=$cfg ;;
             esac
-            echo "| $name | $(fmt "$hs" 0) | $(fmt "$hsr" 2) | $(fmt "$p50" 0) | $(fmt "$p99" 0) | $(fmt "$p99r" 2) | ${quiet:--} | $(fmt "$srv" 0) | $(fmt "$loop" 0) / $(fmt "$wrk" 0) | $(fmt "$cli" 0) |"
+            echo "| $name | $(fmt "$hs" 0) | $(fmt "$hsr" 2) | $(fmt "$p50" 0) | $(fmt "$p99" 0) | $(fmt "$p99r" 2) | ${quiet:--} | $(fmt "$srv" 0) | $(fmt "$loop" 0) / $(fmt "$wrk" 0) | $(fmt "$cli" 0) | $(fmt "$lwait" 1) |"
         done
         echo
     done

@@ -20,7 +20,10 @@
 #   - keep-alive latency: a second h2load, 4 connections opened before its first request, each
 #     paced at 50 requests/s (--rps), per-request times from --log-file; the keepalive frontend
 #     must count exactly 4 connections, so every measured request went on an open connection.
-#   - CPU: HAProxy's threads, uringprov's workers among them, and the storm client, from schedstat.
+#   - CPU: HAProxy's threads, uringprov's workers among them, and the storm client, from schedstat;
+#     and the share of the window that HAProxy's own threads spent runnable but waiting for a CPU
+#     (schedstat's run-queue delay), which is what a keep-alive request waits for when the loop is
+#     idle but not running.
 # The configurations interleave (rsa: async1 def1 defN ..., ec: the same, next repetition).
 # Once per certificate the keep-alive latency is also taken without a storm, and after the async1
 # storm the worker threads' CPU time and wake-ups are read over BENCH_IDLE_SECONDS of idle.
@@ -213,7 +216,7 @@ idle_workers() {
     echo "$nw $((w1 - w0)) $((c1 - c0))"
 }
 
-printf 'rep\tcert\tcfg\thandshakes_per_s\tka_median_us\tka_p99_us\tka_n\tserver_cpu_us_per_hs\tclient_cpu_us_per_hs\tworker_cpu_share\n' \
+printf 'rep\tcert\tcfg\thandshakes_per_s\tka_median_us\tka_p99_us\tka_n\tserver_cpu_us_per_hs\tclient_cpu_us_per_hs\tworker_cpu_share\tloop_wait_pct\n' \
     >"$OUT/tls.tsv"
 printf 'cert\tcfg\tka_median_us\tka_p99_us\tka_n\n' >"$OUT/tls_nostorm.tsv"
 printf 'cert\tworkers\tidle_s\tworker_cpu_ns\tworker_wakeups\n' >"$OUT/tls_idle.tsv"
@@ -241,6 +244,7 @@ while [ "$rep" -le "$REPS" ]; do
             hs0=$(counter storm ssl_sess)
             t0=$(date +%s.%N)
             srv0=$(threads_ns "$hpid")
+            lw0=$(loop_wait_ns "$hpid")
             cli0=$(proc_ns "$spid")
             ppid=""
             if [ "${BENCH_TLS_PERF:-0}" = 1 ] && [ "$rep" -eq 1 ]; then
@@ -255,21 +259,23 @@ while [ "$rep" -le "$REPS" ]; do
             hs1=$(counter storm ssl_sess)
             t1=$(date +%s.%N)
             srv1=$(threads_ns "$hpid")
+            lw1=$(loop_wait_ns "$hpid")
             cli1=$(proc_ns "$spid")
             kill "$spid" 2>/dev/null || true
             wait "$spid" 2>/dev/null || true
             failed=$(counter storm ssl_failed_handshake)
-            row=$(echo "$hs0 $hs1 $t0 $t1 $srv0 $srv1 $cli0 $cli1" | awk '{
+            row=$(echo "$hs0 $hs1 $t0 $t1 $srv0 $srv1 $cli0 $cli1 $lw0 $lw1" | awk '{
                 hs = $2 - $1; dt = $4 - $3;
-                srv = $8 - $6; wrk = $7 - $5; cli = $10 - $9;
-                printf "%.0f %.0f %.0f %.2f", hs / dt, hs ? srv / hs / 1e3 : 0, hs ? cli / hs / 1e3 : 0,
-                       srv ? wrk / srv : 0 }')
+                srv = $8 - $6; wrk = $7 - $5; cli = $10 - $9; lw = $12 - $11;
+                printf "%.0f %.0f %.0f %.2f %.1f", hs / dt, hs ? srv / hs / 1e3 : 0,
+                       hs ? cli / hs / 1e3 : 0, srv ? wrk / srv : 0, lw / dt / 1e7 }')
             set -- $row
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$cert" "$cfg" "$1" "$ka_med" \
-                "$ka_p99" "$ka_n" "$2" "$3" "$4" >>"$OUT/tls.tsv"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$cert" "$cfg" "$1" \
+                "$ka_med" "$ka_p99" "$ka_n" "$2" "$3" "$4" "$5" >>"$OUT/tls.tsv"
             progress "tls [$n/$total] rep $rep $cert $cfg: $1 handshakes/s," \
                 "keep-alive median $ka_med us p99 $ka_p99 us; server ${2} us CPU/handshake" \
-                "(workers $4 of it), storm client ${3} us CPU/handshake, failed handshakes $failed"
+                "(workers $4 of it), storm client ${3} us CPU/handshake, HAProxy's thread waited for a" \
+                "CPU ${5} % of the time, failed handshakes $failed"
             if [ "$cfg" = async1 ] && [ "$rep" -eq 1 ]; then
                 set -- $(idle_workers)
                 printf '%s\t%s\t%s\t%s\t%s\n' "$cert" "$1" "$IDLE" "$2" "$3" >>"$OUT/tls_idle.tsv"
