@@ -9,7 +9,8 @@
 #
 # Results go to $BUILD/bench/results/ (raw TSV, report.md, throughput.png). With BENCH_DOCS=1 the
 # report also replaces the generated part of docs/benchmarks.md and the chart docs/bench/*.png.
-# BENCH_ONLY="latency speed sweep tls" picks steps; BENCH_MAX_LOAD=L waits (up to 20 min) until the
+# BENCH_ONLY="latency speed sweep tls" picks steps (none: only rewrite the report from the results
+# already in $BUILD/bench/results); BENCH_MAX_LOAD=L waits (up to 20 min) until the
 # 1-minute load average is below L before starting, since the figures are only as quiet as the
 # machine. Each script's own knobs are in its header.
 set -eu
@@ -39,9 +40,12 @@ fi
 
 progress "bench: results in $OUT; steps: $ONLY; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# steps.txt keeps, per step, when it last ran and the load around it: a partial run (BENCH_ONLY)
-# replaces only its own steps' lines, and the report says when each table was measured.
+# steps.txt keeps, per step, when it last ran, on which commit, and the load around it: a partial
+# run (BENCH_ONLY) replaces only its own steps' lines, and the report says when and on what each
+# table was measured.
 touch "$OUT/steps.txt"
+commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' with uncommitted changes')"
+[ "$ONLY" != none ] || ONLY=""
 for step in $ONLY; do
     began=$(date -u '+%Y-%m-%d %H:%M UTC')
     load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -60,20 +64,21 @@ for step in $ONLY; do
     *) die "unknown step $step" ;;
     esac
     grep -v "^$step	" "$OUT/steps.txt" >"$OUT/steps.new" || true
-    printf '%s\t%s\t%s\t%s\n' "$step" "$began" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" \
-        >>"$OUT/steps.new"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$step" "$began" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+        "$commit" >>"$OUT/steps.new"
     mv "$OUT/steps.new" "$OUT/steps.txt"
 done
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 virt=$(grep -q hypervisor /proc/cpuinfo && echo ", virtual machine" || true)
 {
-    echo "- commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)'); BENCH_JOBS=$BENCH_JOBS; the exact command lines are under \"Commands\""
+    echo "- BENCH_JOBS=$BENCH_JOBS; the exact command lines are under \"Commands\""
     echo "- machine: $NPROC × $cpu$virt, Linux $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
     echo "- software: $(openssl version | cut -d' ' -f1-2), $(haproxy -v 2>/dev/null | head -n 1 | cut -d' ' -f1-3),"
     echo "  $(h2load --version 2>/dev/null | head -n 1), $(gnuplot --version 2>/dev/null)"
-    echo "- when each step ran, and the load average (1, 5, 15 min) before and after it:"
-    awk -F'\t' '{ printf "  - %s: %s, load %s → %s\n", $1, $2, $3, $4 }' "$OUT/steps.txt"
+    echo "- when each step ran, on which commit, and the load average (1, 5, 15 min) before and after it:"
+    awk -F'\t' '{ printf "  - %s: %s, commit %s, load %s → %s\n", $1, $2, ($5 != "" ? $5 : "?"), $3, $4 }' \
+        "$OUT/steps.txt"
 } >"$OUT/env.txt"
 
 sh "$root/bench/report.sh" "$OUT/throughput.png" >"$OUT/report.md"
