@@ -108,31 +108,6 @@ static int fd_count(void)
     return n - 1; /* the DIR's own fd */
 }
 
-/* uringprov's worker threads alive in this process (they are named uringprov-N). */
-static int uringprov_threads(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *de;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(d);
-    while ((de = readdir(d)) != NULL) {
-        char path[300], comm[32] = "";
-        FILE *f;
-
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
-        if ((f = fopen(path, "r")) == NULL)
-            continue; /* the thread is gone */
-        if (fgets(comm, sizeof(comm), f) != NULL && strncmp(comm, "uringprov-", 10) == 0)
-            n++;
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -778,7 +753,7 @@ static void close_midflight(int cbmode, int nconns)
     ck_assert_msg(stages < 8, "%d pauses in one flight", stages);
     ck_assert(wait_no_waiters(t.libctx, NULL, 0));
     base_fds = fd_count();
-    base_threads = uringprov_threads();
+    base_threads = uot_worker_threads(NULL, 0);
     ck_assert_int_ge(base_threads, 1);
     if (cbmode) {
         cbs = calloc((size_t)nconns, sizeof(*cbs));
@@ -825,7 +800,7 @@ static void close_midflight(int cbmode, int nconns)
     ck_assert_uint_eq(uot_counter(t.libctx, "uringprov-fallbacks"), 0);
     ck_assert_uint_ge(uot_counter(t.libctx, "uringprov-offloaded"), (uint64_t)nconns);
     ck_assert_int_eq(fd_count(), base_fds);
-    ck_assert_int_eq(uringprov_threads(), base_threads);
+    ck_assert_int_eq(uot_worker_threads(NULL, 0), base_threads);
     free(cbs);
     tls_env_free(&t);
 }
@@ -1407,7 +1382,7 @@ START_TEST(unload_while_signing)
         sleep_ms(1);
     ck_assert_uint_ge(prov_counter(prov, "uringprov-offloaded"), 25);
     ck_assert_uint_ge(prov_counter(prov, "uringprov-workers"), 1);
-    ck_assert_int_ge(uringprov_threads(), 1);
+    ck_assert_int_ge(uot_worker_threads(NULL, 0), 1);
     ck_assert(OSSL_PROVIDER_unload(prov));
     ck_assert(!OSSL_PROVIDER_available(libctx, "uringprov"));
     atomic_store(&s.stop, 1);
@@ -1419,7 +1394,7 @@ START_TEST(unload_while_signing)
     EVP_PKEY_free(s.key);
     OSSL_LIB_CTX_free(libctx);
     ck_assert_int_eq(log_count(off, "stats: "), 1);
-    ck_assert_int_eq(uringprov_threads(), 0);
+    ck_assert_int_eq(uot_worker_threads(NULL, 0), 0);
     ck_assert_int_le(fd_count(), base_fds);
 }
 END_TEST
@@ -1439,7 +1414,7 @@ START_TEST(unload_with_paused_jobs)
 
     for (i = 0; i < 32; i++)
         ck_assert_int_eq(sjob_step(&js[i]), ASYNC_PAUSE);
-    ck_assert_int_ge(uringprov_threads(), 1);
+    ck_assert_int_ge(uot_worker_threads(NULL, 0), 1);
     ck_assert(OSSL_PROVIDER_unload(prov));
     sjobs_drive(js, 32);
     sjobs_verify_free(js, 32);
@@ -1447,7 +1422,7 @@ START_TEST(unload_with_paused_jobs)
     EVP_PKEY_free(key);
     OSSL_LIB_CTX_free(libctx);
     ck_assert_int_eq(log_count(off, "stats: offloaded=32 "), 1);
-    ck_assert_int_eq(uringprov_threads(), 0);
+    ck_assert_int_eq(uot_worker_threads(NULL, 0), 0);
 }
 END_TEST
 

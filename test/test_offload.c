@@ -10,7 +10,6 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -32,6 +31,7 @@
 #include <openssl/err.h>
 
 #include "uo_offload.h"
+#include "helpers/uo_test.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -2112,32 +2112,6 @@ START_TEST(inline_below_measured_cost)
 }
 END_TEST
 
-/* The pool's worker threads, by name: their tids, up to max. */
-static int worker_tids(pid_t *tids, int max)
-{
-    char path[300], comm[32];
-    int n = 0;
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-
-    if (d == NULL)
-        return -1;
-    while ((e = readdir(d)) != NULL && n < max) {
-        FILE *f;
-
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-        if ((f = fopen(path, "r")) == NULL)
-            continue;
-        if (fgets(comm, sizeof(comm), f) != NULL && strncmp(comm, "uringprov-", 10) == 0)
-            tids[n++] = (pid_t)atoi(e->d_name);
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
-
 static int priority_set(pid_t tid, int idle, int nice)
 {
     if (idle)
@@ -2155,7 +2129,7 @@ START_TEST(worker_priority)
         UO_POOL_CONFIG cfg;
         UO_POOL *pool;
         struct job *jobs;
-        pid_t tids[8];
+        int tids[8];
         int i, n, which;
 
         memset(&cfg, 0, sizeof(cfg));
@@ -2168,7 +2142,7 @@ START_TEST(worker_priority)
         ck_assert_ptr_nonnull(jobs);
         ck_assert(drive(jobs, 4));
         ck_assert_msg(jobs_bad(jobs, 4, &which) == NULL, "%s", jobs_bad(jobs, 4, &which));
-        n = worker_tids(tids, 8);
+        n = uot_worker_threads(tids, 8);
         ck_assert_int_eq(n, 2);
         for (i = 0; i < n; i++) {
             int ms;

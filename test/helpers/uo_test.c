@@ -2,6 +2,7 @@
  * uo_test.c - see uo_test.h.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,34 @@ uint64_t uot_counter(OSSL_LIB_CTX *libctx, const char *name)
         v = 0;
     OSSL_PROVIDER_unload(prov);
     return v;
+}
+
+int uot_worker_threads(int *tids, int max)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *de;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        char path[300], comm[32] = "";
+        FILE *f;
+
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue; /* the thread is gone */
+        if (fgets(comm, sizeof(comm), f) != NULL && strncmp(comm, "uringprov-", 10) == 0) {
+            if (tids != NULL && n < max)
+                tids[n] = atoi(de->d_name);
+            n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
 }
 
 struct job_args {

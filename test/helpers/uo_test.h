@@ -23,6 +23,12 @@ OSSL_LIB_CTX *uot_default_libctx_new(void);
 /* A uringprov counter (uringprov-offloaded, -inline, -fallbacks, -inflight, -pauses, -workers). */
 uint64_t uot_counter(OSSL_LIB_CTX *libctx, const char *name);
 
+/*
+ * uringprov's worker threads alive in this process (named uringprov-N): their count, with up to max
+ * of their thread ids stored in tids (which may be NULL). -1 if /proc/self/task cannot be read.
+ */
+int uot_worker_threads(int *tids, int max);
+
 typedef int uot_fn(void *arg);
 
 typedef struct {
