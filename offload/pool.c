@@ -32,6 +32,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <liburing.h>
 #include <sched.h>
 #include <signal.h>
@@ -62,6 +63,7 @@
 
 #define WAKE_TAG 1ULL          /* user_data of the wake read; waiters are 8-aligned pointers */
 #define RING_ENTRIES 64
+#define FORK_WAIT_NS 200000000ULL /* longest fork() waits for the workers' requests to finish */
 #define MAX_HELD 32            /* notifications a worker holds back at most (half the ring) */
 
 struct uo_cost {
@@ -78,6 +80,7 @@ struct uo_worker {
     int started;
     int wake_fd;
     atomic_int sleeping;       /* 0 awake, 1 asleep, 2 asleep and a wake is on its way */
+    atomic_int in_task;        /* 1 while running a request and its completion (OpenSSL code) */
     int have_ring;
     struct io_uring ring;
     uint64_t wake_buf;
@@ -97,6 +100,7 @@ struct uo_engine {
     int uring;
     atomic_int stop;
     atomic_int halt;           /* the process is exiting: run nothing more, not even the queue */
+    atomic_int forking;        /* futex word: a fork() is under way, start no request */
     int joined;                /* the exit hook joined the workers (under engines_lock) */
     struct uo_engine *next_live; /* in live_engines */
     pthread_mutex_t lock;
@@ -115,14 +119,59 @@ static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t engines_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct uo_engine *live_engines;
 
+static void futex_wake_all(atomic_int *addr)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static uint64_t now_ns(void);
+
+/*
+ * A child inherits every lock as it was at fork(), with no thread to release it. A worker in the
+ * middle of an RSA signature holds the key's lock for a moment (its blinding), and a child that
+ * then used that key would wait for ever. So while fork() is under way the workers start no
+ * request, and fork() waits for those inside one to finish it, for up to FORK_WAIT_NS: enough for
+ * any signature, but a request that runs longer (a large key generation, or a task that waits for
+ * the very thread that forks) must not hold fork() up for ever. Such requests hold no lock on a
+ * shared key for long.
+ */
 static void on_fork_prepare(void)
 {
+    struct uo_engine *eng;
+    uint64_t deadline;
+    unsigned int i;
+
     pthread_mutex_lock(&engines_lock);
+    for (eng = live_engines; eng != NULL; eng = eng->next_live)
+        atomic_store(&eng->forking, 1);
+    deadline = now_ns() + FORK_WAIT_NS;
+    for (eng = live_engines; eng != NULL; eng = eng->next_live)
+        for (i = 0; i < eng->nworkers; i++)
+            while (atomic_load(&eng->workers[i].in_task) && now_ns() < deadline)
+                sched_yield();
 }
 
 static void on_fork_parent(void)
 {
+    struct uo_engine *eng;
+
+    for (eng = live_engines; eng != NULL; eng = eng->next_live) {
+        atomic_store(&eng->forking, 0);
+        futex_wake_all(&eng->forking);
+    }
     pthread_mutex_unlock(&engines_lock);
+}
+
+/* Marks the worker inside a request, once no fork() is under way (see on_fork_prepare). */
+static void task_enter(struct uo_worker *w)
+{
+    for (;;) {
+        atomic_store(&w->in_task, 1);
+        if (!atomic_load(&w->eng->forking))
+            return;
+        atomic_store(&w->in_task, 0);
+        syscall(SYS_futex, &w->eng->forking, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+    }
 }
 
 static void on_fork_child(void)
@@ -558,9 +607,11 @@ static void *worker_main(void *arg)
                 break;  /* exiting: the rest stay undone */
             t0 = now_ns(); /* a flush it triggers counts in the run time; flushes are rare */
             flush_if_late(w, kind, hold_ns, t0);
+            task_enter(w);
             uo_req_execute(req);
             cost_learn(w, kind, now_ns() - t0);
             complete(w, req);
+            atomic_store(&w->in_task, 0);
             if (hold_ns == 0)
                 flush(w);
         }
