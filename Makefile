@@ -6,6 +6,7 @@
 #   make bench            side-by-side benchmarks (docs/benchmarks.md)
 #   make install          into libcrypto's modulesdir (DESTDIR and PREFIX honoured)
 #   make SANITIZE=address,undefined test      make SANITIZE=thread test      make CC=clang
+#   make MB=no            build without crypto_mb (no multi-buffer batches)
 #   V=1                   show the commands
 
 CC         ?= cc
@@ -33,12 +34,30 @@ DEBIAN_PACKAGES := build-essential pkg-config libssl-dev openssl liburing-dev ch
                    valgrind curl haproxy nginx nghttp2-client gnuplot-nox libseccomp-dev \
                    linux-perf libclang-rt-dev dpkg-dev
 
+# crypto_mb (multi-buffer batches): the distribution's libcrypto-mb-dev where it has one (Debian 13
+# and later), else a static build from Debian's ipp-crypto source, made by `make deps` into a cache
+# outside the clone (tools/crypto_mb.sh) and linked into the module with its symbols hidden.
+MB         ?= auto
+MB_VERSION := 2021.12.1
+MB_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/uringprov/crypto_mb-$(MB_VERSION)
+ifeq ($(MB),no)
+MB_CFLAGS  :=
+MB_LIBS    :=
+else ifneq ($(wildcard /usr/include/crypto_mb/rsa.h),)
+MB_CFLAGS  := -DUO_HAVE_CRYPTO_MB
+MB_LIBS    := -lcrypto_mb
+else ifneq ($(wildcard $(MB_CACHE)/lib/libcrypto_mb.a),)
+MB_CFLAGS  := -DUO_HAVE_CRYPTO_MB -I$(MB_CACHE)/include
+MB_LIBS    := $(MB_CACHE)/lib/libcrypto_mb.a
+endif
+
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wstrict-prototypes \
             -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -fPIC -fvisibility=hidden $(WARN) -Iinclude -MMD -MP \
             $(shell $(PKG_CONFIG) --cflags libcrypto liburing 2>/dev/null)
-LIBS     := $(shell $(PKG_CONFIG) --libs libcrypto liburing 2>/dev/null) -lpthread
+CFLAGS   += $(MB_CFLAGS)
+LIBS     := $(MB_LIBS) $(shell $(PKG_CONFIG) --libs libcrypto liburing 2>/dev/null) -lpthread
 SOFLAGS  := -shared -Wl,--version-script=provider/uringprov.map -Wl,-z,nodelete
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs check libssl libcrypto 2>/dev/null) -lpthread
 
@@ -56,8 +75,10 @@ Q := @
 endif
 
 OFFLOAD_SRC  := $(wildcard offload/*.c)
+MB_SRC       := $(wildcard mb/*.c)
 PROVIDER_SRC := $(wildcard provider/*.c)
 OFFLOAD_OBJ  := $(OFFLOAD_SRC:%.c=$(BUILD)/%.o)
+MB_OBJ       := $(MB_SRC:%.c=$(BUILD)/%.o)
 PROVIDER_OBJ := $(PROVIDER_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC     := $(wildcard test/test_*.c)
 TEST_BIN     := $(TEST_SRC:test/%.c=$(BUILD)/test/%)
@@ -79,15 +100,22 @@ $(BUILD)/liboffload.a: $(OFFLOAD_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)$(AR) rcs $@ $^
 
-$(MODULE): $(PROVIDER_OBJ) $(BUILD)/liboffload.a provider/uringprov.map
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $(SOFLAGS) -o $@ $(PROVIDER_OBJ) $(BUILD)/liboffload.a $(LIBS)
+$(BUILD)/libmb.a: $(MB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $^
 
-# Unit tests link the offload library statically; provider tests load build/uringprov.so at run time.
-$(BUILD)/test/%: $(BUILD)/test/%.o $(TEST_HELPER_OBJ) $(BUILD)/liboffload.a
+$(MODULE): $(PROVIDER_OBJ) $(BUILD)/liboffload.a $(BUILD)/libmb.a provider/uringprov.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SOFLAGS) -o $@ $(PROVIDER_OBJ) $(BUILD)/liboffload.a $(BUILD)/libmb.a \
+	    $(LIBS)
+
+# Unit tests link the offload and multi-buffer libraries statically; provider tests load
+# build/uringprov.so at run time.
+$(BUILD)/test/%: $(BUILD)/test/%.o $(TEST_HELPER_OBJ) $(BUILD)/liboffload.a $(BUILD)/libmb.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/liboffload.a $(TEST_LIBS) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/liboffload.a $(BUILD)/libmb.a \
+	    $(TEST_LIBS) $(LIBS)
 
 $(BUILD)/test/%.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags check 2>/dev/null) -Wno-missing-prototypes
 
@@ -96,6 +124,7 @@ $(BUILD)/test/test_faults: TEST_LIBS += $(shell $(PKG_CONFIG) --libs libseccomp 
 
 deps:
 	@sh test/deps.sh $(DEBIAN_PACKAGES)
+	@MB=$(MB) sh tools/crypto_mb.sh $(MB_VERSION) $(MB_CACHE)
 
 check: $(MODULE) $(TEST_BIN)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh test/run-all.sh $(TEST_BIN)
@@ -121,10 +150,16 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
--include $(OFFLOAD_OBJ:.o=.d) $(PROVIDER_OBJ:.o=.d) $(TEST_SRC:test/%.c=$(BUILD)/test/%.d) \
+-include $(OFFLOAD_OBJ:.o=.d) $(MB_OBJ:.o=.d) $(PROVIDER_OBJ:.o=.d) $(TEST_SRC:test/%.c=$(BUILD)/test/%.d) \
          $(TEST_HELPER_OBJ:.o=.d)
 
 $(BUILD)/bench/latency: bench/latency.c $(TEST_HELPER_OBJ) $(MODULE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/latency.c $(TEST_HELPER_OBJ) $(TEST_LIBS) $(LIBS)
+
+# The multi-buffer limit: the mb layer alone, eight full lanes on every CPU (docs/benchmarks.md).
+$(BUILD)/bench/mb_limit: bench/mb_limit.c $(BUILD)/libmb.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/mb_limit.c $(BUILD)/libmb.a $(LIBS)

@@ -1,0 +1,214 @@
+/*
+ * mb.c - the multi-buffer layer's front: whether batching can run here, the table that maps a
+ * key type and an operation to its adapter, per-key material, and the batch entry point that
+ * counts what the adapters did.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include "mb_local.h"
+
+#ifdef UO_HAVE_CRYPTO_MB
+
+struct keytype_ops {
+    const char *name;          /* inner key type, as EVP_PKEY_is_a takes it */
+    uo_mb_key_init_fn *init;
+    uo_mb_key_clear_fn *clear;
+};
+
+static const struct keytype_ops keytypes[UO_MB_KEY_COUNT] = {
+    [UO_MB_KEY_RSA] = { "RSA", uo_mb_rsa_key_init, uo_mb_rsa_key_clear },
+    [UO_MB_KEY_EC] = { "EC", uo_mb_ec_key_init, uo_mb_ec_key_clear },
+    [UO_MB_KEY_X25519] = { "X25519", uo_mb_x25519_key_init, uo_mb_x25519_key_clear },
+    [UO_MB_KEY_ED25519] = { "ED25519", uo_mb_ed25519_key_init, uo_mb_ed25519_key_clear },
+};
+
+struct adapter {
+    const char *name;
+    enum uo_mb_keytype keytype;
+    uo_mb_batch_fn *batch;
+};
+
+static const struct adapter adapters[UO_MB_OP_COUNT] = {
+    [UO_MB_OP_RSA_SIGN] = { "sign", UO_MB_KEY_RSA, uo_mb_rsa_sign },
+    [UO_MB_OP_ECDSA_SIGN] = { "ecdsa", UO_MB_KEY_EC, uo_mb_ecdsa_sign },
+    [UO_MB_OP_ECDH_DERIVE] = { "ecdh", UO_MB_KEY_EC, uo_mb_ecdh_derive },
+    [UO_MB_OP_X25519_DERIVE] = { "derive", UO_MB_KEY_X25519, uo_mb_x25519_derive },
+    [UO_MB_OP_ED25519_SIGN] = { "sign", UO_MB_KEY_ED25519, uo_mb_ed25519_sign },
+};
+
+int uo_mb_available(const char **why)
+{
+    static atomic_int applicable = -1; /* threads racing here compute the same answer */
+
+    if (atomic_load_explicit(&applicable, memory_order_relaxed) < 0)
+        atomic_store_explicit(&applicable, mbx_is_crypto_mb_applicable(0) ? 1 : 0,
+                              memory_order_relaxed);
+    if (!atomic_load_explicit(&applicable, memory_order_relaxed)) {
+        if (why != NULL)
+            *why = "this CPU lacks what crypto_mb needs (AVX-512 IFMA)";
+        return 0;
+    }
+    return 1;
+}
+
+UO_MB_KEY *uo_mb_key_new(OSSL_LIB_CTX *libctx, EVP_PKEY *pkey)
+{
+    UO_MB_KEY *key;
+    int t;
+
+    if (pkey == NULL || !uo_mb_available(NULL))
+        return NULL;
+    for (t = UO_MB_KEY_NONE + 1; t < UO_MB_KEY_COUNT; t++)
+        if (EVP_PKEY_is_a(pkey, keytypes[t].name))
+            break;
+    if (t == UO_MB_KEY_COUNT)
+        return NULL;
+    key = OPENSSL_zalloc(sizeof(*key));
+    if (key == NULL)
+        return NULL;
+    atomic_init(&key->refs, 1);
+    key->type = (enum uo_mb_keytype)t;
+    ERR_set_mark();
+    if (!keytypes[t].init(libctx, pkey, key)) {
+        ERR_pop_to_mark(); /* a key that cannot be batched is not an error */
+        keytypes[t].clear(key);
+        OPENSSL_free(key);
+        return NULL;
+    }
+    ERR_pop_to_mark();
+    return key;
+}
+
+int uo_mb_key_up_ref(UO_MB_KEY *key)
+{
+    atomic_fetch_add_explicit(&key->refs, 1, memory_order_relaxed);
+    return 1;
+}
+
+void uo_mb_key_free(UO_MB_KEY *key)
+{
+    if (key == NULL || atomic_fetch_sub_explicit(&key->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    keytypes[key->type].clear(key);
+    OPENSSL_clear_free(key, sizeof(*key));
+}
+
+int uo_mb_key_supports(const UO_MB_KEY *key, enum uo_mb_op op)
+{
+    return key != NULL && op > UO_MB_OP_NONE && op < UO_MB_OP_COUNT
+           && adapters[op].keytype == key->type;
+}
+
+unsigned int uo_mb_class(enum uo_mb_op op, const UO_MB_KEY *key)
+{
+    return ((unsigned int)op << 16) | (key->bits & 0xffff);
+}
+
+const char *uo_mb_class_name(unsigned int cls)
+{
+    static const char *const families[UO_MB_KEY_COUNT] = {
+        [UO_MB_KEY_RSA] = "rsa", [UO_MB_KEY_EC] = "p", [UO_MB_KEY_X25519] = "x25519",
+        [UO_MB_KEY_ED25519] = "ed25519",
+    };
+    static char names[UO_MB_OP_COUNT][4][24];
+    unsigned int op = cls >> 16, bits = cls & 0xffff, slot;
+
+    if (op == UO_MB_OP_NONE || op >= UO_MB_OP_COUNT)
+        return "none";
+    /* For the debug log only: a few fixed names per op, built once each. */
+    slot = bits == 256 ? 0 : bits == 384 ? 1 : bits == 521 ? 2 : 3;
+    if (adapters[op].keytype == UO_MB_KEY_X25519 || adapters[op].keytype == UO_MB_KEY_ED25519)
+        return adapters[op].keytype == UO_MB_KEY_X25519 ? "x25519-derive" : "ed25519-sign";
+    if (names[op][slot][0] == '\0')
+        snprintf(names[op][slot], sizeof(names[op][slot]), "%s%u-%s",
+                 families[adapters[op].keytype], bits, adapters[op].name);
+    return names[op][slot];
+}
+
+void uo_mb_batch(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *st)
+{
+    enum uo_mb_op op;
+    unsigned int i, done = 0;
+
+    if (n == 0)
+        return;
+    op = lanes[0]->op;
+    for (i = 0; i < n; i++)
+        lanes[i]->status = 0;
+    if (op <= UO_MB_OP_NONE || op >= UO_MB_OP_COUNT || n > UO_MB_LANES)
+        return;
+    ERR_set_mark();
+    adapters[op].batch(lanes, n, st);
+    ERR_pop_to_mark();
+    for (i = 0; i < n; i++)
+        done += lanes[i]->status == 1;
+    if (done > 0) {
+        atomic_fetch_add_explicit(&st->batches, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st->ops, done, memory_order_relaxed);
+    }
+}
+
+int uo_mb_test_fault(void)
+{
+    static atomic_int fault = -1;
+
+    if (atomic_load_explicit(&fault, memory_order_relaxed) < 0) {
+        const char *env = getenv("URINGPROV_TEST_MB_FAULT");
+
+        atomic_store_explicit(&fault, env != NULL && *env != '\0' && strcmp(env, "0") != 0,
+                              memory_order_relaxed);
+    }
+    return atomic_load_explicit(&fault, memory_order_relaxed);
+}
+
+#else /* !UO_HAVE_CRYPTO_MB */
+
+int uo_mb_available(const char **why)
+{
+    if (why != NULL)
+        *why = "built without crypto_mb (make MB=no, or crypto_mb was not found: make deps)";
+    return 0;
+}
+
+UO_MB_KEY *uo_mb_key_new(OSSL_LIB_CTX *libctx, EVP_PKEY *pkey)
+{
+    return NULL;
+}
+
+int uo_mb_key_up_ref(UO_MB_KEY *key)
+{
+    return 0;
+}
+
+void uo_mb_key_free(UO_MB_KEY *key)
+{
+}
+
+int uo_mb_key_supports(const UO_MB_KEY *key, enum uo_mb_op op)
+{
+    return 0;
+}
+
+unsigned int uo_mb_class(enum uo_mb_op op, const UO_MB_KEY *key)
+{
+    return 0;
+}
+
+const char *uo_mb_class_name(unsigned int cls)
+{
+    return "none";
+}
+
+void uo_mb_batch(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *st)
+{
+    unsigned int i;
+
+    for (i = 0; i < n; i++)
+        lanes[i]->status = 0;
+}
+
+#endif
