@@ -22,6 +22,13 @@ typedef struct uo_req_st UO_REQ;
 typedef int uo_task_fn(void *payload);
 /* Releases what the payload owns. Runs once, on whichever thread drops the last reference. */
 typedef void uo_cleanup_fn(void *payload);
+/*
+ * Runs on a worker: computes n (1..UO_MAX_BATCH) requests of one kind together. Sets done[i] to 1
+ * for each payload it computed (that request then succeeds), or 0: the worker then runs that
+ * request's own task, alone, which reports its own error. It leaves nothing on the thread's error
+ * queue. Used for multi-buffer backends, where one call costs about the same for 1 or 8 requests.
+ */
+typedef void uo_batch_fn(void *const payloads[], int done[], unsigned int n);
 
 enum uo_sync_mode {
     UO_SYNC_INLINE = 0,  /* outside a job: compute on the caller's thread */
@@ -38,6 +45,9 @@ typedef struct {
     int worker_nice;           /* nice value of the worker threads (0..19) */
     int worker_idle;           /* 1: the worker threads run under SCHED_IDLE */
     unsigned int inline_below_us; /* kinds measured to run faster than this run inline; 0: none */
+    /* Appends the user's own counters to the stats line (" name=value ..."); may be NULL. */
+    void (*stats_extra)(void *arg, char *buf, size_t len);
+    void *stats_arg;
 } UO_POOL_CONFIG;
 
 #define UO_DEFAULT_QUEUE_BOUND 1024
@@ -54,6 +64,8 @@ typedef struct {
     uint64_t inflight;    /* requests submitted and not yet completed */
     uint64_t notified;    /* completions announced on a job's eventfd */
     uint64_t notify_batches; /* times a worker sent what it held: notified / this = coalescing */
+    uint64_t batches;     /* batch function calls */
+    uint64_t batched;     /* requests handed to a batch function */
     uint64_t live_reqs;   /* requests allocated and not yet freed */
     uint64_t live_waiters; /* per-wait-ctx eventfd holders not yet closed */
     unsigned int workers; /* worker threads running in this process (0 before first use) */
@@ -74,13 +86,21 @@ void uo_pool_log_stats(UO_POOL *pool);
 
 /*
  * kind tags requests of one operation and cost: a worker takes up to UO_MAX_BATCH of one kind at a
- * time (for a batch backend), and learns how long each kind runs, to bound how long it holds
- * completions back (coalesce_us).
+ * time (handed to the kind's batch function, if it has one), and learns how long each kind runs,
+ * alone and in batches, to choose between the two and to bound how long it holds completions back
+ * (coalesce_us).
  * The payload is zeroed, 16-byte aligned, and wiped with OPENSSL_cleanse when the request is freed.
  */
 UO_REQ *uo_req_new(UO_POOL *pool, unsigned int kind, uo_task_fn *fn, uo_cleanup_fn *cleanup,
                    size_t payload_size);
 void *uo_req_payload(UO_REQ *req);
+/*
+ * Lets a worker compute this request in a batch with others of its kind. Every request of one kind
+ * must name the same batch function. A worker that finds several of a kind queued hands them over
+ * in one call when its measurements say that one batch costs less than running them one by one;
+ * it never waits for a batch to fill.
+ */
+void uo_req_set_batch(UO_REQ *req, uo_batch_fn *batch);
 /*
  * Runs the task as the calling context dictates and returns its result. Errors that the task left
  * on a worker's error queue are raised again on the caller's queue. Never call twice on one request.

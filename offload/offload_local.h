@@ -59,6 +59,7 @@ struct uo_req_st {
     UO_POOL *pool;
     uo_task_fn *fn;
     uo_cleanup_fn *cleanup;
+    uo_batch_fn *batch;       /* NULL: this kind is never batched */
     struct uo_waiter *waiter; /* fd mode: signalled on completion */
     int (*cb)(void *);        /* callback mode: called on completion, from the worker */
     void *cbarg;
@@ -89,6 +90,8 @@ struct uo_pool_st {
     /* written by the workers, on a line of their own */
     _Alignas(UO_CACHELINE) atomic_uint_fast64_t notified;
     atomic_uint_fast64_t notify_batches;
+    atomic_uint_fast64_t batches;
+    atomic_uint_fast64_t batched;
     /* run time per request kind, as the workers measured it: for inline_below_us */
     struct uo_pool_cost {
         atomic_uint kind;      /* kind + 1; 0: empty */
@@ -118,6 +121,8 @@ int uo_engine_uring(const struct uo_engine *eng);
 
 /* req.c, called by workers */
 void uo_req_execute(UO_REQ *req);
+/* Runs the requests' batch function; done[i] as uo_batch_fn sets it. */
+void uo_req_execute_batch(UO_REQ *const reqs[], unsigned int n, int done[]);
 void uo_req_release(UO_REQ *req);
 void uo_waiter_ref(struct uo_waiter *w);
 void uo_waiter_release(struct uo_waiter *w);

@@ -71,16 +71,20 @@ void uo_pool_free(UO_POOL *pool)
 void uo_pool_log_stats(UO_POOL *pool)
 {
     UO_POOL_STATS st;
+    char extra[256] = "";
 
     if (pool == NULL || atomic_exchange(&pool->stats_logged, 1))
         return;
     uo_pool_get_stats(pool, &st);
+    if (pool->cfg.stats_extra != NULL)
+        pool->cfg.stats_extra(pool->cfg.stats_arg, extra, sizeof(extra));
     UO_LOG(1, "stats: offloaded=%llu inline=%llu fallbacks=%llu pauses=%llu inflight=%llu "
-           "workers=%u io_uring=%d notified=%llu notify_batches=%llu",
+           "workers=%u io_uring=%d notified=%llu notify_batches=%llu batches=%llu batched=%llu%s",
            (unsigned long long)st.offloaded, (unsigned long long)st.inline_runs,
            (unsigned long long)st.fallbacks, (unsigned long long)st.pauses,
            (unsigned long long)st.inflight, st.workers, st.uring,
-           (unsigned long long)st.notified, (unsigned long long)st.notify_batches);
+           (unsigned long long)st.notified, (unsigned long long)st.notify_batches,
+           (unsigned long long)st.batches, (unsigned long long)st.batched, extra);
 }
 
 void uo_pool_get_stats(UO_POOL *pool, UO_POOL_STATS *st)
@@ -95,6 +99,8 @@ void uo_pool_get_stats(UO_POOL *pool, UO_POOL_STATS *st)
     st->inflight = (uint64_t)atomic_load(&pool->inflight);
     st->notified = atomic_load(&pool->notified);
     st->notify_batches = atomic_load(&pool->notify_batches);
+    st->batches = atomic_load(&pool->batches);
+    st->batched = atomic_load(&pool->batched);
     st->live_reqs = (uint64_t)atomic_load(&uo_live_reqs);
     st->live_waiters = (uint64_t)atomic_load(&uo_live_waiters);
     st->workers = uo_engine_workers(eng);
@@ -249,6 +255,11 @@ void *uo_req_payload(UO_REQ *req)
     return req->payload;
 }
 
+void uo_req_set_batch(UO_REQ *req, uo_batch_fn *batch)
+{
+    req->batch = batch;
+}
+
 int uo_req_was_offloaded(const UO_REQ *req)
 {
     return req->offloaded;
@@ -307,6 +318,28 @@ void uo_req_execute(UO_REQ *req)
         }
     }
     ERR_clear_error();
+}
+
+void uo_req_execute_batch(UO_REQ *const reqs[], unsigned int n, int done[])
+{
+    void *payloads[UO_MAX_BATCH] = { 0 };
+    unsigned int i;
+
+    for (i = 0; i < n; i++) {
+        payloads[i] = reqs[i]->payload;
+        done[i] = 0;
+    }
+    reqs[0]->batch(payloads, done, n);
+    /* A lane's failure is reported by its own task, rerun alone: nothing from here may leak. */
+    ERR_clear_error();
+    for (i = 0; i < n; i++) {
+        if (done[i] == 1) {
+            reqs[i]->offloaded = 1;
+            reqs[i]->result = 1;
+        } else {
+            done[i] = 0;
+        }
+    }
 }
 
 static void replay_errors(const UO_REQ *req)
