@@ -19,6 +19,7 @@
 #include <openssl/params.h>
 
 #include "uo_log.h"
+#include "uo_mb.h"
 #include "uo_offload.h"
 
 #define UO_NAME "uringprov"
@@ -68,6 +69,8 @@ typedef struct uo_provctx_st {
     OSSL_PROVIDER *deflt;
     UO_POOL *pool;
     unsigned int offload_ops;      /* UO_OP_* */
+    int multibuffer;               /* 1: batch through crypto_mb (configured, built in, applicable) */
+    UO_MB_STATS mb;
     UO_INNER_ALGS inner[UO_FAM_COUNT];
 } UO_PROVCTX;
 
@@ -91,9 +94,17 @@ typedef struct uo_key_st {
     int has_pub;
     int has_priv;
     size_t max_size;                /* largest signature/ciphertext/secret, 0 if unknown */
+    /*
+     * Batch material, made on the first private operation that could use it: NULL before, and
+     * for good once mb_tried is set and it is still NULL. Immutable once published.
+     */
+    _Atomic(UO_MB_KEY *) mb;
+    atomic_int mb_tried;
 } UO_KEY;
 
 UO_KEY *uo_key_new(UO_PROVCTX *pc, const UO_KEYTYPE *type);
+/* The key's batch material (referenced for the caller), or NULL when it cannot be batched. */
+UO_MB_KEY *uo_key_mb(UO_KEY *key);
 /* Takes ownership of pkey and works out what the key holds. */
 int uo_key_set_pkey(UO_KEY *key, EVP_PKEY *pkey);
 
@@ -145,6 +156,8 @@ typedef struct {
     size_t outlen;               /* in: the capacity of out; out: the length written */
     EVP_PKEY *genkey;            /* KEYGEN: the result, owned by the caller on success */
     unsigned int family;         /* KEYGEN: enum uo_family + 1, which the inner ctx may not show */
+    const UO_MB_LANE *mb;        /* batchable: the lane's fixed part (op, key, padding); in, out
+                                    and their lengths come from the op itself */
 } UO_OP;
 
 /*
@@ -164,7 +177,19 @@ typedef struct uo_opctx_st {
     EVP_PKEY_CTX *pctx;          /* inner; owned unless it belongs to mdctx */
     EVP_MD_CTX *mdctx;           /* inner digest-sign/verify context */
     EVP_PKEY *peer;              /* key exchange: inner peer key, referenced */
+    UO_MB_KEY *mbkey;            /* the key's batch material, referenced; NULL: never batched */
+    int mb_state;                /* UO_MB_UNKNOWN until the parameters are next looked at */
+    UO_MB_LANE mb;               /* the lane template, valid when mb_state is UO_MB_YES */
+    EVP_MD *mb_md, *mb_mgf1md;   /* fetched from the inner library context, for the lane */
 } UO_OPCTX;
+
+enum { UO_MB_UNKNOWN = 0, UO_MB_YES, UO_MB_NO };
+
+/*
+ * The lane template for op on this context, or NULL when this operation cannot be batched with
+ * the context's key and parameters (looked at once after each init or parameter change).
+ */
+const UO_MB_LANE *uo_opctx_mb(UO_OPCTX *ctx, enum uo_mb_op op);
 
 UO_OPCTX *uo_opctx_new(UO_PROVCTX *pc, enum uo_family family);
 void uo_opctx_free(UO_OPCTX *ctx);

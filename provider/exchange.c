@@ -75,6 +75,7 @@ int uo_exch_derive(void *vctx, unsigned char *secret, size_t *secretlen, size_t 
 {
     UO_OPCTX *ctx = vctx;
     UO_OP op = { 0 };
+    UO_MB_LANE lane;
     size_t need = 0;
     int rv;
 
@@ -99,6 +100,20 @@ int uo_exch_derive(void *vctx, unsigned char *secret, size_t *secretlen, size_t 
     op.pctx = ctx->pctx;
     op.out = secret;
     op.outlen = outlen < need ? outlen : need;
+    /* A batch computes the whole secret; ECDH truncated to a short buffer stays single. */
+    if (op.outlen == need) {
+        const UO_MB_LANE *tmpl = NULL;
+
+        if (ctx->family == UO_FAM_EC)
+            tmpl = uo_opctx_mb(ctx, UO_MB_OP_ECDH_DERIVE);
+        else if (ctx->family == UO_FAM_X25519)
+            tmpl = uo_opctx_mb(ctx, UO_MB_OP_X25519_DERIVE);
+        if (tmpl != NULL) {
+            lane = *tmpl;
+            lane.peer = ctx->peer;
+            op.mb = &lane;
+        }
+    }
     rv = uo_op_run(ctx->pc, UO_OP_DERIVE, &op);
     if (rv > 0)
         *secretlen = op.outlen;

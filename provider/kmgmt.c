@@ -54,10 +54,41 @@ static int key_has_param(EVP_PKEY *pkey, const char *name, int is_bn)
     return ok;
 }
 
+/* Drops batch material made from the key's previous contents. */
+static void key_mb_reset(UO_KEY *key)
+{
+    uo_mb_key_free(atomic_exchange(&key->mb, NULL));
+    atomic_store(&key->mb_tried, 0);
+}
+
+UO_MB_KEY *uo_key_mb(UO_KEY *key)
+{
+    UO_MB_KEY *mb, *made;
+
+    if (!key->pc->multibuffer || !key->has_priv || key->pkey == NULL)
+        return NULL;
+    mb = atomic_load_explicit(&key->mb, memory_order_acquire);
+    if (mb == NULL && !atomic_load_explicit(&key->mb_tried, memory_order_acquire)) {
+        /* Threads that race here each make it; one publishes, the others free theirs. */
+        made = uo_mb_key_new(key->pc->libctx, key->pkey);
+        if (made != NULL && !atomic_compare_exchange_strong(&key->mb, &mb, made))
+            uo_mb_key_free(made);
+        else if (made != NULL)
+            mb = made;
+        atomic_store_explicit(&key->mb_tried, 1, memory_order_release);
+        UO_LOG(2, "key %p (%s): %s", (void *)key, key->type->name,
+               mb != NULL ? "batch material made" : "not batchable");
+    }
+    if (mb != NULL)
+        uo_mb_key_up_ref(mb);
+    return mb;
+}
+
 int uo_key_set_pkey(UO_KEY *key, EVP_PKEY *pkey)
 {
     int size;
 
+    key_mb_reset(key);
     EVP_PKEY_free(key->pkey);
     key->pkey = pkey;
     key->has_pub = key->has_priv = 0;
@@ -78,6 +109,7 @@ void uo_kmgmt_free(void *keydata)
 
     if (key == NULL)
         return;
+    key_mb_reset(key);
     EVP_PKEY_free(key->pkey);
     OPENSSL_free(key);
 }

@@ -67,18 +67,57 @@ static int op_failure_named(UO_PROVCTX *pc, const UO_OP *op, int rv)
     return rv;
 }
 
+/*
+ * A request's payload: the operation, and for a batchable one its lane, which points at the same
+ * request-owned copies of the input and output. The inputs and output buffer follow.
+ */
+typedef struct {
+    UO_OP op;
+    UO_MB_LANE lane;
+    UO_PROVCTX *pc;
+} UO_OP_PAYLOAD;
+
 static int op_task(void *payload)
 {
-    return op_exec(payload);
+    UO_OP_PAYLOAD *p = payload;
+
+    return op_exec(&p->op);
 }
 
 static void op_cleanup(void *payload)
 {
-    UO_OP *op = payload;
+    UO_OP_PAYLOAD *p = payload;
 
     /* A key generated for a caller that never collected it. */
-    EVP_PKEY_free(op->genkey);
-    op->genkey = NULL;
+    EVP_PKEY_free(p->op.genkey);
+    p->op.genkey = NULL;
+    uo_mb_key_free(p->lane.key);
+    p->lane.key = NULL;
+}
+
+/*
+ * offload/'s batch function for every batchable kind: the mb layer computes the lanes in one
+ * crypto_mb call; a lane it leaves undone is run alone by the worker (op_task), which raises the
+ * single path's own error.
+ */
+static void op_batch(void *const payloads[], int done[], unsigned int n)
+{
+    UO_MB_LANE *lanes[UO_MB_LANES] = { 0 };
+    UO_OP_PAYLOAD *p;
+    unsigned int i;
+
+    for (i = 0; i < n; i++) {
+        p = payloads[i];
+        lanes[i] = &p->lane;
+    }
+    p = payloads[0];
+    uo_mb_batch(lanes, n, &p->pc->mb);
+    for (i = 0; i < n; i++) {
+        p = payloads[i];
+        done[i] = p->lane.status == 1;
+        if (done[i])
+            p->op.outlen = p->lane.outlen;
+    }
 }
 
 /*
@@ -100,26 +139,35 @@ static unsigned int op_kind(const UO_OP *op)
            | op->family << 20;
 }
 
+/* Batchable kinds are the batch class, which names the operation and the key size. */
+#define UO_KIND_BATCH 0x80000000u
+
 int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
 {
     UO_REQ *req;
+    UO_OP_PAYLOAD *p;
     UO_OP *rop;
     unsigned char *tail;
     size_t outcap = op->out != NULL ? op->outlen : 0;
+    unsigned int kind;
     int rv;
 
     if ((pc->offload_ops & opclass) == 0)
         return op_failure_named(pc, op, op_exec(op));
 
-    req = uo_req_new(pc->pool, op_kind(op), op_task, op_cleanup,
-                     sizeof(*op) + op->inlen + op->in2len + outcap);
+    kind = op->mb != NULL ? UO_KIND_BATCH | uo_mb_class(op->mb->op, op->mb->key) : op_kind(op);
+    req = uo_req_new(pc->pool, kind, op_task, op_cleanup,
+                     sizeof(*p) + op->inlen + op->in2len + outcap);
     if (req == NULL) {
         UO_RAISE(pc, UO_R_MALLOC_FAILURE);
         return 0;
     }
-    rop = uo_req_payload(req);
+    p = uo_req_payload(req);
+    p->pc = pc;
+    rop = &p->op;
     *rop = *op;
-    tail = (unsigned char *)(rop + 1);
+    rop->mb = NULL;
+    tail = (unsigned char *)(p + 1);
     if (op->in != NULL) {
         memcpy(tail, op->in, op->inlen);
         rop->in = tail;
@@ -133,6 +181,15 @@ int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
     if (op->out != NULL)
         rop->out = tail;
     rop->genkey = NULL;
+    if (op->mb != NULL && uo_mb_key_up_ref(op->mb->key)) {
+        p->lane = *op->mb;
+        p->lane.in = rop->in;
+        p->lane.inlen = rop->inlen;
+        p->lane.out = rop->out;
+        p->lane.outlen = rop->outlen;
+        p->lane.status = 0;
+        uo_req_set_batch(req, op_batch);
+    }
 
     rv = uo_req_run(req);
 

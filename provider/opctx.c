@@ -5,8 +5,11 @@
  * provider does.
  */
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
+#include <openssl/ec.h>
+#include <openssl/rsa.h>
 
 #include "uringprov.h"
 
@@ -35,6 +38,7 @@ static void opctx_reset(UO_OPCTX *ctx)
     EVP_PKEY_free(ctx->peer);
     ctx->peer = NULL;
     ctx->operation = 0;
+    ctx->mb_state = UO_MB_UNKNOWN;
 }
 
 void uo_opctx_free(UO_OPCTX *ctx)
@@ -43,6 +47,9 @@ void uo_opctx_free(UO_OPCTX *ctx)
         return;
     opctx_reset(ctx);
     EVP_PKEY_free(ctx->pkey);
+    uo_mb_key_free(ctx->mbkey);
+    EVP_MD_free(ctx->mb_md);
+    EVP_MD_free(ctx->mb_mgf1md);
     OPENSSL_free(ctx);
 }
 
@@ -58,6 +65,8 @@ UO_OPCTX *uo_opctx_dup(const UO_OPCTX *src)
         dst->pkey = src->pkey;
     if (src->peer != NULL && EVP_PKEY_up_ref(src->peer))
         dst->peer = src->peer;
+    if (src->mbkey != NULL && uo_mb_key_up_ref(src->mbkey))
+        dst->mbkey = src->mbkey; /* the lane template is looked at again on first use */
     if (src->mdctx != NULL) {
         dst->mdctx = EVP_MD_CTX_new();
         if (dst->mdctx == NULL || !EVP_MD_CTX_copy_ex(dst->mdctx, src->mdctx))
@@ -100,7 +109,117 @@ static int opctx_set_key(UO_OPCTX *ctx, UO_KEY *key)
     EVP_PKEY_free(ctx->pkey);
     ctx->pkey = key->pkey;
     ctx->max_size = key->max_size;
+    uo_mb_key_free(ctx->mbkey);
+    ctx->mbkey = NULL;
     return 1;
+}
+
+/* Private operations may batch: take the key's batch material along (made on first use). */
+static void opctx_set_mbkey(UO_OPCTX *ctx, UO_KEY *key, int operation)
+{
+    if (key == NULL || ctx->mbkey != NULL)
+        return;
+    if (operation == EVP_PKEY_OP_SIGN || operation == EVP_PKEY_OP_SIGNCTX
+        || operation == EVP_PKEY_OP_DERIVE)
+        ctx->mbkey = uo_key_mb(key);
+}
+
+/*
+ * Looks at the inner context's parameters once after each change, and decides whether op can go
+ * to a batch: the padding and digest that the RSA adapter encodes with, no KDF for ECDH, no
+ * deterministic nonces for ECDSA, plain Ed25519. Anything it does not know stays on the single
+ * path.
+ */
+static int opctx_mb_template(UO_OPCTX *ctx, enum uo_mb_op op)
+{
+    UO_MB_LANE *l = &ctx->mb;
+    const EVP_MD *md = NULL, *mgf1 = NULL;
+    int pad = 0, saltlen = 0, ok = 0;
+
+    memset(l, 0, sizeof(*l));
+    l->op = op; /* what the answer is for, yes or no */
+    EVP_MD_free(ctx->mb_md);
+    EVP_MD_free(ctx->mb_mgf1md);
+    ctx->mb_md = ctx->mb_mgf1md = NULL;
+    if (!uo_mb_key_supports(ctx->mbkey, op) || ctx->pctx == NULL)
+        return 0;
+    ERR_set_mark();
+    switch (op) {
+    case UO_MB_OP_RSA_SIGN:
+        if (EVP_PKEY_CTX_get_rsa_padding(ctx->pctx, &pad) <= 0
+            || (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_PSS_PADDING))
+            break;
+        if (EVP_PKEY_CTX_get_signature_md(ctx->pctx, &md) <= 0)
+            md = NULL;
+        if (pad == RSA_PKCS1_PSS_PADDING) {
+            if (md == NULL || EVP_PKEY_CTX_get_rsa_mgf1_md(ctx->pctx, &mgf1) <= 0
+                || EVP_PKEY_CTX_get_rsa_pss_saltlen(ctx->pctx, &saltlen) <= 0)
+                break;
+            if (mgf1 != NULL
+                && (ctx->mb_mgf1md = EVP_MD_fetch(ctx->pc->libctx, EVP_MD_get0_name(mgf1),
+                                                  NULL)) == NULL)
+                break;
+        }
+        if (md != NULL
+            && (ctx->mb_md = EVP_MD_fetch(ctx->pc->libctx, EVP_MD_get0_name(md), NULL)) == NULL)
+            break;
+        l->rsa_pad = pad;
+        l->saltlen = saltlen;
+        ok = 1;
+        break;
+    case UO_MB_OP_ECDSA_SIGN: {
+        unsigned int nonce_type = 0;
+        OSSL_PARAM p[] = { OSSL_PARAM_uint("nonce-type", &nonce_type), OSSL_PARAM_END };
+
+        /* 3.2 and later: deterministic nonces (RFC 6979) are the single path's. */
+        if (EVP_PKEY_CTX_get_params(ctx->pctx, p) > 0 && OSSL_PARAM_modified(p)
+            && nonce_type != 0)
+            break;
+        if (EVP_PKEY_CTX_get_signature_md(ctx->pctx, &md) <= 0)
+            md = NULL;
+        if (md != NULL
+            && (ctx->mb_md = EVP_MD_fetch(ctx->pc->libctx, EVP_MD_get0_name(md), NULL)) == NULL)
+            break;
+        ok = 1;
+        break;
+    }
+    case UO_MB_OP_ECDH_DERIVE:
+        ok = EVP_PKEY_CTX_get_ecdh_kdf_type(ctx->pctx) == EVP_PKEY_ECDH_KDF_NONE;
+        break;
+    case UO_MB_OP_X25519_DERIVE:
+        ok = 1;
+        break;
+    case UO_MB_OP_ED25519_SIGN: {
+        char instance[32] = "";
+        OSSL_PARAM p[] = { OSSL_PARAM_utf8_string("instance", instance, sizeof(instance)),
+                           OSSL_PARAM_END };
+
+        /* 3.2 and later: Ed25519ctx and Ed25519ph are the single path's. */
+        ok = !(EVP_PKEY_CTX_get_params(ctx->pctx, p) > 0 && OSSL_PARAM_modified(p)
+               && strcasecmp(instance, "Ed25519") != 0);
+        break;
+    }
+    default:
+        break;
+    }
+    ERR_pop_to_mark();
+    if (!ok)
+        return 0;
+    l->op = op;
+    l->key = ctx->mbkey;
+    l->md = ctx->mb_md;
+    l->mgf1md = ctx->mb_mgf1md;
+    l->libctx = ctx->pc->libctx;
+    return 1;
+}
+
+const UO_MB_LANE *uo_opctx_mb(UO_OPCTX *ctx, enum uo_mb_op op)
+{
+    if (ctx->mbkey == NULL)
+        return NULL;
+    if (ctx->mb_state == UO_MB_UNKNOWN || ctx->mb.op != op)
+        ctx->mb_state = opctx_mb_template(ctx, op) ? UO_MB_YES : UO_MB_NO;
+    return ctx->mb_state == UO_MB_YES ? &ctx->mb : NULL;
 }
 
 int uo_opctx_init(UO_OPCTX *ctx, UO_KEY *key, int operation, const OSSL_PARAM params[])
@@ -140,6 +259,7 @@ int uo_opctx_init(UO_OPCTX *ctx, UO_KEY *key, int operation, const OSSL_PARAM pa
         return 0;
     }
     ctx->operation = operation;
+    opctx_set_mbkey(ctx, key, operation);
     return 1;
 }
 
@@ -167,6 +287,9 @@ int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdnam
                                             NULL, params);
         if (ok > 0) {
             ERR_clear_last_mark();
+            /* New parameters may change what can be batched; none (openssl speed) cannot. */
+            if (params != NULL && params->key != NULL)
+                ctx->mb_state = UO_MB_UNKNOWN;
             return 1;
         }
         ERR_pop_to_mark(); /* rebuild below instead */
@@ -189,6 +312,7 @@ int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdnam
     }
     ctx->pctx = pctx;
     ctx->operation = sign ? EVP_PKEY_OP_SIGNCTX : EVP_PKEY_OP_VERIFYCTX;
+    opctx_set_mbkey(ctx, key, ctx->operation);
     return 1;
 }
 
@@ -205,6 +329,7 @@ int uo_opctx_set_params(UO_OPCTX *ctx, const OSSL_PARAM params[])
         UO_RAISE(ctx != NULL ? ctx->pc : NULL, UO_R_OPERATION_NOT_INITIALIZED);
         return 0;
     }
+    ctx->mb_state = UO_MB_UNKNOWN;
     if (EVP_PKEY_CTX_set_params(ctx->pctx, params) > 0)
         return 1;
     /* The inner provider sometimes refuses without a word (PSS padding on a decrypt context). */

@@ -3,6 +3,8 @@
  * ecdsa_sig.c, eddsa_sig.c) supplies newctx, its parameter tables and its dispatch table.
  *
  * Sign and digest-sign final are private-key work and go through uo_op_run (offloaded by default);
+ * RSA and ECDSA sign and Ed25519's one-shot digest sign may go to a multi-buffer batch there, when
+ * the key and the context's parameters allow (uo_opctx_mb);
  * verification runs inline unless `offload` includes verify. A NULL output buffer is a size query:
  * answered on this thread, never offloaded, never paused.
  */
@@ -54,6 +56,10 @@ int uo_sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize,
     op.inlen = tbslen;
     op.out = sig;
     op.outlen = uo_out_capacity(ctx, sigsize);
+    if (ctx->family == UO_FAM_RSA)
+        op.mb = uo_opctx_mb(ctx, UO_MB_OP_RSA_SIGN);
+    else if (ctx->family == UO_FAM_EC)
+        op.mb = uo_opctx_mb(ctx, UO_MB_OP_ECDSA_SIGN);
     rv = uo_op_run(ctx->pc, UO_OP_SIGN, &op);
     if (rv > 0)
         *siglen = op.outlen;
@@ -191,6 +197,8 @@ int uo_sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t si
     op.inlen = tbslen;
     op.out = sig;
     op.outlen = uo_out_capacity(ctx, sigsize);
+    if (ctx->family == UO_FAM_ED25519)
+        op.mb = uo_opctx_mb(ctx, UO_MB_OP_ED25519_SIGN);
     rv = uo_op_run(ctx->pc, UO_OP_SIGN, &op);
     if (rv > 0)
         *siglen = op.outlen;

@@ -70,12 +70,13 @@ typedef struct {
     char coalesce_us[32];
     char worker_priority[16];
     char inline_below_us[32];
+    char multibuffer[16];
 } UO_CONF;
 
 static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
 {
     char *workers = NULL, *offload = NULL, *qb = NULL, *uring = NULL, *sync = NULL, *spin = NULL;
-    char *coalesce = NULL, *prio = NULL, *cheap = NULL;
+    char *coalesce = NULL, *prio = NULL, *cheap = NULL, *mb = NULL;
     OSSL_PARAM p[] = {
         OSSL_PARAM_utf8_ptr("workers", &workers, 0),
         OSSL_PARAM_utf8_ptr("offload", &offload, 0),
@@ -86,6 +87,7 @@ static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
         OSSL_PARAM_utf8_ptr("coalesce_us", &coalesce, 0),
         OSSL_PARAM_utf8_ptr("worker_priority", &prio, 0),
         OSSL_PARAM_utf8_ptr("inline_below_us", &cheap, 0),
+        OSSL_PARAM_utf8_ptr("multibuffer", &mb, 0),
         OSSL_PARAM_END
     };
 
@@ -101,6 +103,7 @@ static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
     snprintf(c->coalesce_us, sizeof(c->coalesce_us), "%s", coalesce ? coalesce : "");
     snprintf(c->worker_priority, sizeof(c->worker_priority), "%s", prio ? prio : "");
     snprintf(c->inline_below_us, sizeof(c->inline_below_us), "%s", cheap ? cheap : "");
+    snprintf(c->multibuffer, sizeof(c->multibuffer), "%s", mb ? mb : "");
     return 1;
 }
 
@@ -159,7 +162,7 @@ static int parse_ops(const char *s, unsigned int *out)
     return 1;
 }
 
-static int conf_apply(const UO_CONF *c, UO_POOL_CONFIG *pcfg, unsigned int *ops)
+static int conf_apply(const UO_CONF *c, UO_POOL_CONFIG *pcfg, unsigned int *ops, int *mb)
 {
     pcfg->workers = 0;
     pcfg->queue_bound = UO_DEFAULT_QUEUE_BOUND;
@@ -171,6 +174,12 @@ static int conf_apply(const UO_CONF *c, UO_POOL_CONFIG *pcfg, unsigned int *ops)
     pcfg->worker_idle = 0;
     pcfg->inline_below_us = 0;
     *ops = UO_OP_PRIVATE;
+    *mb = 1;
+    if (c->multibuffer[0] != '\0' && strcasecmp(c->multibuffer, "auto") != 0
+        && !(parse_bool(c->multibuffer, mb) && *mb == 0)) {
+        UO_LOG(1, "config: multibuffer = '%s' is not auto or no", c->multibuffer);
+        return 0;
+    }
     if (!parse_uint(c->workers, 1024, &pcfg->workers)) {
         UO_LOG(1, "config: workers = '%s' is not a number from 0 to 1024", c->workers);
         return 0;
@@ -288,6 +297,10 @@ static const OSSL_ALGORITHM *uo_query(void *provctx, int operation_id, int *no_c
 #define UO_PARAM_URING "uringprov-io-uring"
 #define UO_PARAM_NOTIFIED "uringprov-notified"
 #define UO_PARAM_NOTIFY_BATCHES "uringprov-notify-batches"
+#define UO_PARAM_MB "uringprov-mb"
+#define UO_PARAM_MB_BATCHES "uringprov-mb-batches"
+#define UO_PARAM_MB_OPS "uringprov-mb-ops"
+#define UO_PARAM_MB_FAULTS "uringprov-mb-faults"
 
 static const OSSL_PARAM uo_param_types[] = {
     OSSL_PARAM_DEFN(OSSL_PROV_PARAM_NAME, OSSL_PARAM_UTF8_PTR, NULL, 0),
@@ -303,6 +316,10 @@ static const OSSL_PARAM uo_param_types[] = {
     OSSL_PARAM_DEFN(UO_PARAM_URING, OSSL_PARAM_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN(UO_PARAM_NOTIFIED, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN(UO_PARAM_NOTIFY_BATCHES, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_MB, OSSL_PARAM_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_MB_BATCHES, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_MB_OPS, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(UO_PARAM_MB_FAULTS, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
     OSSL_PARAM_END
 };
 
@@ -340,6 +357,9 @@ static int uo_get_params(void *provctx, OSSL_PARAM params[])
     p = OSSL_PARAM_locate(params, UO_PARAM_URING);
     if (p != NULL && !OSSL_PARAM_set_int(p, st.uring))
         return 0;
+    p = OSSL_PARAM_locate(params, UO_PARAM_MB);
+    if (p != NULL && !OSSL_PARAM_set_int(p, pc->multibuffer))
+        return 0;
     return set_u64(params, UO_PARAM_OFFLOADED, st.offloaded)
         && set_u64(params, UO_PARAM_INLINE, st.inline_runs)
         && set_u64(params, UO_PARAM_FALLBACKS, st.fallbacks)
@@ -347,7 +367,47 @@ static int uo_get_params(void *provctx, OSSL_PARAM params[])
         && set_u64(params, UO_PARAM_PAUSES, st.pauses)
         && set_u64(params, UO_PARAM_WORKERS, st.workers)
         && set_u64(params, UO_PARAM_NOTIFIED, st.notified)
-        && set_u64(params, UO_PARAM_NOTIFY_BATCHES, st.notify_batches);
+        && set_u64(params, UO_PARAM_NOTIFY_BATCHES, st.notify_batches)
+        && set_u64(params, UO_PARAM_MB_BATCHES, atomic_load(&pc->mb.batches))
+        && set_u64(params, UO_PARAM_MB_OPS, atomic_load(&pc->mb.ops))
+        && set_u64(params, UO_PARAM_MB_FAULTS, atomic_load(&pc->mb.faults));
+}
+
+/* The multi-buffer counters, on offload's stats line. */
+static void stats_extra(void *arg, char *buf, size_t len)
+{
+    UO_PROVCTX *pc = arg;
+
+    snprintf(buf, len, " mb=%d mb_batches=%llu mb_ops=%llu mb_faults=%llu", pc->multibuffer,
+             (unsigned long long)atomic_load(&pc->mb.batches),
+             (unsigned long long)atomic_load(&pc->mb.ops),
+             (unsigned long long)atomic_load(&pc->mb.faults));
+}
+
+/*
+ * Batching runs when configured (multibuffer = auto), built in and applicable here;
+ * URINGPROV_NO_MB (any value but "0") switches it off as multibuffer = no does (valgrind cannot
+ * run AVX-512 code).
+ */
+static int mb_decide(int configured)
+{
+    const char *env = getenv("URINGPROV_NO_MB");
+    const char *why = NULL;
+
+    if (!configured) {
+        UO_LOG(1, "multi-buffer batches off: multibuffer = no");
+        return 0;
+    }
+    if (env != NULL && *env != '\0' && strcmp(env, "0") != 0) {
+        UO_LOG(1, "multi-buffer batches off: URINGPROV_NO_MB is set");
+        return 0;
+    }
+    if (!uo_mb_available(&why)) {
+        UO_LOG(1, "multi-buffer batches unavailable: %s", why);
+        return 0;
+    }
+    UO_LOG(1, "multi-buffer batches on (crypto_mb)");
+    return 1;
 }
 
 static const OSSL_ITEM *uo_get_reason_strings(void *provctx)
@@ -433,6 +493,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     UO_POOL_CONFIG pcfg;
     UO_CONF conf;
     unsigned int ops;
+    int mb;
 
     for (; in->function_id != 0; in++) {
         switch (in->function_id) {
@@ -454,7 +515,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         UO_LOG(1, "init failed: cannot read the configuration through the core");
         return 0;
     }
-    if (!conf_apply(&conf, &pcfg, &ops)) {
+    if (!conf_apply(&conf, &pcfg, &ops, &mb)) {
         UO_LOG(1, "init failed: invalid configuration (see above); provider not loaded");
         return 0;
     }
@@ -480,6 +541,9 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         UO_LOG(1, "init failed: the inner default provider has no RSA");
         goto err;
     }
+    pc->multibuffer = mb_decide(mb);
+    pcfg.stats_extra = stats_extra;
+    pcfg.stats_arg = pc;
     pc->pool = uo_pool_new(&pcfg);
     if (pc->pool == NULL) {
         UO_LOG(1, "init failed: cannot allocate the worker pool");
@@ -487,11 +551,11 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     }
     UO_LOG(1, "loaded %s %s: workers=%u (0 = online CPUs), offload=0x%x, queue_bound=%u, "
            "io_uring=%s, sync_mode=%s, spin_us=%u, coalesce_us=%u, worker_priority=%s%d, "
-           "inline_below_us=%u", UO_NAME, UO_VERSION, pcfg.workers, ops,
+           "inline_below_us=%u, multibuffer=%s", UO_NAME, UO_VERSION, pcfg.workers, ops,
            pcfg.queue_bound, pcfg.use_uring ? "yes" : "no",
            pcfg.sync_mode == UO_SYNC_OFFLOAD ? "offload" : "inline", pcfg.spin_us,
            pcfg.coalesce_us, pcfg.worker_idle ? "idle/" : "", pcfg.worker_nice,
-           pcfg.inline_below_us);
+           pcfg.inline_below_us, mb ? "auto" : "no");
     *out = uo_dispatch;
     *provctx = pc;
     return 1;

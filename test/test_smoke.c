@@ -78,6 +78,9 @@ START_TEST(config_values)
         { "worker_priority = high\n", 0 },  { "inline_below_us = 0\n", 1 },
         { "inline_below_us = 100\n", 1 },   { "inline_below_us = 100000\n", 1 },
         { "inline_below_us = 100001\n", 0 }, { "inline_below_us = fast\n", 0 },
+        { "multibuffer = auto\n", 1 },     { "multibuffer = no\n", 1 },
+        { "multibuffer = AUTO\n", 1 },     { "multibuffer = off\n", 1 },
+        { "multibuffer = yes\n", 0 },      { "multibuffer = always\n", 0 },
     };
     size_t i;
 
