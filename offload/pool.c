@@ -714,8 +714,12 @@ static void run_batch(struct uo_worker *w, UO_REQ *const reqs[], unsigned int n,
         if (done[i])
             complete(w, reqs[i]);
     atomic_store(&w->in_task, 0);
-    if (hold_ns == 0)
-        flush(w);
+    /*
+     * A batch's completions are already one notification's worth. Holding them for the next batch
+     * would leave the caller idle while this worker computes, and then this worker idle while the
+     * caller refills the queue; sent now, the caller makes the next batch's work meanwhile.
+     */
+    flush(w);
     for (i = 0; i < n; i++) {
         if (done[i])
             continue;
