@@ -181,6 +181,8 @@ typedef struct uo_opctx_st {
     int mb_state;                /* UO_MB_UNKNOWN until the parameters are next looked at */
     UO_MB_LANE mb;               /* the lane template, valid when mb_state is UO_MB_YES */
     EVP_MD *mb_md, *mb_mgf1md;   /* fetched from the inner library context, for the lane */
+    EVP_MD_CTX *mb_hash;         /* digest sign with batch material: the message's own digest,
+                                    so that the final signature can go to a batch */
 } UO_OPCTX;
 
 enum { UO_MB_UNKNOWN = 0, UO_MB_YES, UO_MB_NO };

@@ -39,6 +39,8 @@ static void opctx_reset(UO_OPCTX *ctx)
     ctx->peer = NULL;
     ctx->operation = 0;
     ctx->mb_state = UO_MB_UNKNOWN;
+    EVP_MD_CTX_free(ctx->mb_hash);
+    ctx->mb_hash = NULL;
 }
 
 void uo_opctx_free(UO_OPCTX *ctx)
@@ -72,6 +74,14 @@ UO_OPCTX *uo_opctx_dup(const UO_OPCTX *src)
         if (dst->mdctx == NULL || !EVP_MD_CTX_copy_ex(dst->mdctx, src->mdctx))
             goto err;
         dst->pctx = EVP_MD_CTX_get_pkey_ctx(dst->mdctx);
+        /* EVP_DigestSignFinal signs a dup: it must carry the digest so far. */
+        if (src->mb_hash != NULL) {
+            dst->mb_hash = EVP_MD_CTX_new();
+            if (dst->mb_hash == NULL || !EVP_MD_CTX_copy_ex(dst->mb_hash, src->mb_hash)) {
+                EVP_MD_CTX_free(dst->mb_hash); /* the copy only loses the batch */
+                dst->mb_hash = NULL;
+            }
+        }
     } else if (src->pctx != NULL) {
         dst->pctx = EVP_PKEY_CTX_dup(src->pctx);
         if (dst->pctx == NULL)
@@ -213,6 +223,33 @@ static int opctx_mb_template(UO_OPCTX *ctx, enum uo_mb_op op)
     return 1;
 }
 
+/*
+ * RSA and ECDSA digest sign (TLS signs this way): hash the message alongside the inner context, so
+ * that the final signature can be made from the digest in a batch. Without a batchable key or
+ * digest nothing is kept, and the inner context alone signs, as before.
+ */
+static void opctx_mb_hash_init(UO_OPCTX *ctx)
+{
+    const EVP_MD *md = NULL;
+    EVP_MD *fetched;
+
+    EVP_MD_CTX_free(ctx->mb_hash);
+    ctx->mb_hash = NULL;
+    if (ctx->mbkey == NULL || (ctx->family != UO_FAM_RSA && ctx->family != UO_FAM_EC))
+        return;
+    ERR_set_mark();
+    if (EVP_PKEY_CTX_get_signature_md(ctx->pctx, &md) > 0 && md != NULL
+        && (fetched = EVP_MD_fetch(ctx->pc->libctx, EVP_MD_get0_name(md), NULL)) != NULL) {
+        ctx->mb_hash = EVP_MD_CTX_new();
+        if (ctx->mb_hash != NULL && !EVP_DigestInit_ex2(ctx->mb_hash, fetched, NULL)) {
+            EVP_MD_CTX_free(ctx->mb_hash);
+            ctx->mb_hash = NULL;
+        }
+        EVP_MD_free(fetched);
+    }
+    ERR_pop_to_mark();
+}
+
 const UO_MB_LANE *uo_opctx_mb(UO_OPCTX *ctx, enum uo_mb_op op)
 {
     if (ctx->mbkey == NULL)
@@ -290,6 +327,8 @@ int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdnam
             /* New parameters may change what can be batched; none (openssl speed) cannot. */
             if (params != NULL && params->key != NULL)
                 ctx->mb_state = UO_MB_UNKNOWN;
+            if (sign)
+                opctx_mb_hash_init(ctx);
             return 1;
         }
         ERR_pop_to_mark(); /* rebuild below instead */
@@ -313,6 +352,8 @@ int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdnam
     ctx->pctx = pctx;
     ctx->operation = sign ? EVP_PKEY_OP_SIGNCTX : EVP_PKEY_OP_VERIFYCTX;
     opctx_set_mbkey(ctx, key, ctx->operation);
+    if (sign)
+        opctx_mb_hash_init(ctx);
     return 1;
 }
 

@@ -3,8 +3,8 @@
  * ecdsa_sig.c, eddsa_sig.c) supplies newctx, its parameter tables and its dispatch table.
  *
  * Sign and digest-sign final are private-key work and go through uo_op_run (offloaded by default);
- * RSA and ECDSA sign and Ed25519's one-shot digest sign may go to a multi-buffer batch there, when
- * the key and the context's parameters allow (uo_opctx_mb);
+ * RSA and ECDSA sign and digest sign, and Ed25519's one-shot digest sign, may go to a multi-buffer
+ * batch there, when the key and the context's parameters allow (uo_opctx_mb);
  * verification runs inline unless `offload` includes verify. A NULL output buffer is a size query:
  * answered on this thread, never offloaded, never paused.
  */
@@ -128,6 +128,10 @@ int uo_sig_digest_sign_update(void *vctx, const unsigned char *data, size_t data
 
     if (!check_ready(ctx, EVP_PKEY_OP_SIGNCTX))
         return 0;
+    if (ctx->mb_hash != NULL && !EVP_DigestUpdate(ctx->mb_hash, data, datalen)) {
+        EVP_MD_CTX_free(ctx->mb_hash); /* no batch for this one; the inner context still signs */
+        ctx->mb_hash = NULL;
+    }
     return EVP_DigestSignUpdate(ctx->mdctx, data, datalen) > 0;
 }
 
@@ -135,6 +139,7 @@ int uo_sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, siz
 {
     UO_OPCTX *ctx = vctx;
     UO_OP op = { 0 };
+    unsigned char digest[EVP_MAX_MD_SIZE];
     int rv;
 
     if (!check_ready(ctx, EVP_PKEY_OP_SIGNCTX))
@@ -145,7 +150,25 @@ int uo_sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, siz
     op.mdctx = ctx->mdctx;
     op.out = sig;
     op.outlen = uo_out_capacity(ctx, sigsize);
+    if (ctx->mb_hash != NULL) {
+        const UO_MB_LANE *tmpl = uo_opctx_mb(ctx, ctx->family == UO_FAM_RSA ? UO_MB_OP_RSA_SIGN
+                                                                            : UO_MB_OP_ECDSA_SIGN);
+        unsigned int dlen = 0;
+
+        /*
+         * The batch signs the digest; the single path (op_exec) ignores it and finishes the inner
+         * context, which saw the same message. Finalised once: a second final has no batch.
+         */
+        if (tmpl != NULL && EVP_DigestFinal_ex(ctx->mb_hash, digest, &dlen)) {
+            op.in = digest;
+            op.inlen = dlen;
+            op.mb = tmpl;
+        }
+        EVP_MD_CTX_free(ctx->mb_hash);
+        ctx->mb_hash = NULL;
+    }
     rv = uo_op_run(ctx->pc, UO_OP_SIGN, &op);
+    OPENSSL_cleanse(digest, sizeof(digest));
     if (rv > 0)
         *siglen = op.outlen;
     return rv > 0;
