@@ -76,7 +76,9 @@ typedef struct {
     enum uo_mb_op op;
     UO_MB_KEY *key;
     const unsigned char *in;    /* RSA: the data to encode (raw, or a digest when md is set);
-                                   ECDSA: the digest (or raw data); Ed25519: the message */
+                                   ECDSA: the digest (or raw data); Ed25519: the message;
+                                   ECDH, X25519: the peer's public value as uo_mb_peer_encode
+                                   makes it, or NULL to read it from peer */
     size_t inlen;
     EVP_PKEY *peer;             /* ECDH, X25519: the peer's (inner, public) key, borrowed */
     int rsa_pad;                /* RSA_PKCS1_PADDING or RSA_PKCS1_PSS_PADDING */
@@ -118,6 +120,15 @@ unsigned int uo_mb_class(enum uo_mb_op op, const UO_MB_KEY *key);
  * status. Leaves nothing on the thread's error queue.
  */
 void uo_mb_batch(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *st);
+
+/*
+ * The peer's public value in the form the derive adapters read from a lane's in: the affine
+ * point x || y (big-endian, field size each) for ECDH, the 32-byte u for X25519. Getting it out of
+ * an EVP_PKEY can cost a field inversion, so a caller that derives with one peer again and again
+ * makes it once. Returns 1 and sets *outlen, or 0 (then the lane reads peer itself).
+ */
+int uo_mb_peer_encode(enum uo_mb_op op, EVP_PKEY *peer, unsigned char *buf, size_t buflen,
+                      size_t *outlen);
 
 /* The adapter's name for a class, for the debug log ("rsa2048-sign", "p256-ecdsa", ...). */
 const char *uo_mb_class_name(unsigned int cls);

@@ -183,6 +183,9 @@ typedef struct uo_opctx_st {
     EVP_MD *mb_md, *mb_mgf1md;   /* fetched from the inner library context, for the lane */
     EVP_MD_CTX *mb_hash;         /* digest sign with batch material: the message's own digest,
                                     so that the final signature can go to a batch */
+    unsigned char mb_peer[2 * 66]; /* derive: the peer's public value for the lanes, made once
+                                      per peer (uo_mb_peer_encode); mb_peer_len 0: not yet */
+    size_t mb_peer_len;
 } UO_OPCTX;
 
 enum { UO_MB_UNKNOWN = 0, UO_MB_YES, UO_MB_NO };

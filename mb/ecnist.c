@@ -10,6 +10,7 @@
  */
 #ifdef UO_HAVE_CRYPTO_MB
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -52,9 +53,36 @@ static const struct curve curves[] = {
 
 struct ec_material {
     int64u priv[EC_MAX_WORDS];  /* little-endian words, zero above the curve's length */
-    BIGNUM *order;              /* n, for nonces and for reducing the message */
+    const BIGNUM *order;        /* n, for nonces and for reducing the message (curve_order) */
     const struct curve *curve;
 };
+
+/*
+ * The group order of each curve, made once per process: a TLS server makes an ephemeral key per
+ * handshake, and building an EC_GROUP for each would cost more than the batch saves. Read-only
+ * once published, and kept for the life of the process.
+ */
+static _Atomic(BIGNUM *) orders[sizeof(curves) / sizeof(curves[0])];
+
+static const BIGNUM *curve_order(OSSL_LIB_CTX *libctx, const struct curve *c)
+{
+    _Atomic(BIGNUM *) *slot = &orders[c - curves];
+    BIGNUM *order = atomic_load_explicit(slot, memory_order_acquire), *made;
+    EC_GROUP *ecg;
+
+    if (order != NULL)
+        return order;
+    ecg = EC_GROUP_new_by_curve_name_ex(libctx, NULL, c->nid);
+    made = ecg != NULL ? BN_dup(EC_GROUP_get0_order(ecg)) : NULL;
+    EC_GROUP_free(ecg);
+    if (made == NULL)
+        return NULL;
+    if (!atomic_compare_exchange_strong(slot, &order, made)) {
+        BN_free(made); /* another thread published the same value first */
+        return order;
+    }
+    return made;
+}
 
 static const struct curve *curve_by_bits(unsigned int bits)
 {
@@ -81,7 +109,6 @@ int uo_mb_ec_key_init(OSSL_LIB_CTX *libctx, EVP_PKEY *pkey, UO_MB_KEY *key)
     const struct curve *c = NULL;
     char group[64];
     BIGNUM *priv = NULL;
-    EC_GROUP *ecg = NULL;
     size_t i;
     int ok = 0;
 
@@ -103,8 +130,7 @@ int uo_mb_ec_key_init(OSSL_LIB_CTX *libctx, EVP_PKEY *pkey, UO_MB_KEY *key)
     key->bits = c->bits;
     key->curve_nid = c->nid;
 
-    ecg = EC_GROUP_new_by_curve_name_ex(libctx, NULL, c->nid);
-    if (ecg == NULL || (m->order = BN_dup(EC_GROUP_get0_order(ecg))) == NULL)
+    if ((m->order = curve_order(libctx, c)) == NULL)
         goto end;
     if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &priv))
         goto end;
@@ -117,7 +143,6 @@ int uo_mb_ec_key_init(OSSL_LIB_CTX *libctx, EVP_PKEY *pkey, UO_MB_KEY *key)
     ok = bn_to_words(priv, m->priv, c->words);
 end:
     BN_clear_free(priv);
-    EC_GROUP_free(ecg);
     return ok;
 }
 
@@ -127,7 +152,6 @@ void uo_mb_ec_key_clear(UO_MB_KEY *key)
 
     if (m == NULL)
         return;
-    BN_free(m->order);
     OPENSSL_clear_free(m, sizeof(*m));
     key->material = NULL;
 }
@@ -278,12 +302,34 @@ struct ecdh_batch {
     unsigned char shared[UO_MB_LANES][EC_MAX_BYTES];
 };
 
-/* The peer's affine point as crypto_mb's words. */
-static int ecdh_peer(EVP_PKEY *peer, const struct curve *c, int64u *x, int64u *y)
+/* Big-endian bytes, as crypto_mb's little-endian words (x86-64: reversing the bytes will do). */
+static void be_to_words(const unsigned char *be, size_t len, int64u *words, size_t nwords)
 {
+    unsigned char *le = (unsigned char *)words;
+    size_t i;
+
+    memset(words, 0, nwords * sizeof(int64u));
+    for (i = 0; i < len; i++)
+        le[i] = be[len - 1 - i];
+}
+
+/*
+ * The peer's affine point as crypto_mb's words: from the lane's input (x || y, made once per peer
+ * by uo_mb_peer_encode) or else from the peer key itself.
+ */
+static int ecdh_peer(const UO_MB_LANE *lane, const struct curve *c, int64u *x, int64u *y)
+{
+    EVP_PKEY *peer = lane->peer;
     BIGNUM *bx = NULL, *by = NULL;
     int ok;
 
+    if (lane->in != NULL) {
+        if (lane->inlen != 2 * c->bytes)
+            return 0;
+        be_to_words(lane->in, c->bytes, x, c->words);
+        be_to_words(lane->in + c->bytes, c->bytes, y, c->words);
+        return 1;
+    }
     ok = peer != NULL
          && EVP_PKEY_get_bn_param(peer, OSSL_PKEY_PARAM_EC_PUB_X, &bx)
          && EVP_PKEY_get_bn_param(peer, OSSL_PKEY_PARAM_EC_PUB_Y, &by)
@@ -312,7 +358,7 @@ void uo_mb_ecdh_derive(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *s
 
         if (lane->key->type != UO_MB_KEY_EC || m == NULL || m->curve != c
             || lane->out == NULL || lane->outlen < c->bytes
-            || !ecdh_peer(lane->peer, c, b.x[i], b.y[i]))
+            || !ecdh_peer(lane, c, b.x[i], b.y[i]))
             continue;
         pshared[i] = b.shared[i];
         ppriv[i] = m->priv;

@@ -91,9 +91,16 @@ void uo_mb_x25519_derive(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS 
          * would otherwise pass for 32 raw bytes.
          */
         if (m == NULL || l->key->type != UO_MB_KEY_X25519 || l->out == NULL
-            || l->outlen < ECX_KEYLEN || l->peer == NULL || !EVP_PKEY_is_a(l->peer, "X25519")
-            || !get_raw_public(l->peer, peer[i], ECX_KEYLEN))
+            || l->outlen < ECX_KEYLEN)
             continue;
+        if (l->in != NULL) { /* made once per peer by uo_mb_peer_encode */
+            if (l->inlen != ECX_KEYLEN)
+                continue;
+            memcpy(peer[i], l->in, ECX_KEYLEN);
+        } else if (l->peer == NULL || !EVP_PKEY_is_a(l->peer, "X25519")
+                   || !get_raw_public(l->peer, peer[i], ECX_KEYLEN)) {
+            continue;
+        }
         pa_shared[i] = shared[i];
         pa_priv[i] = m->priv;
         pa_peer[i] = peer[i];

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
@@ -129,6 +130,36 @@ const char *uo_mb_class_name(unsigned int cls)
     return names[op][slot];
 }
 
+int uo_mb_peer_encode(enum uo_mb_op op, EVP_PKEY *peer, unsigned char *buf, size_t buflen,
+                      size_t *outlen)
+{
+    size_t len = 0;
+    int ok = 0;
+
+    if (peer == NULL)
+        return 0;
+    ERR_set_mark();
+    if (op == UO_MB_OP_X25519_DERIVE) {
+        len = buflen;
+        ok = EVP_PKEY_is_a(peer, "X25519") && EVP_PKEY_get_raw_public_key(peer, buf, &len)
+             && len == 32;
+    } else if (op == UO_MB_OP_ECDH_DERIVE) {
+        unsigned char enc[1 + 2 * 66]; /* P-521's uncompressed point is the largest */
+
+        /* Uncompressed only (0x04 || x || y); any other form is left to the peer path. */
+        ok = EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, enc,
+                                             sizeof(enc), &len)
+             && len >= 3 && (len & 1) == 1 && enc[0] == 0x04 && len - 1 <= buflen;
+        if (ok) {
+            memcpy(buf, enc + 1, len - 1);
+            len--;
+        }
+    }
+    ERR_pop_to_mark();
+    *outlen = ok ? len : 0;
+    return ok;
+}
+
 void uo_mb_batch(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *st)
 {
     enum uo_mb_op op;
@@ -201,6 +232,13 @@ unsigned int uo_mb_class(enum uo_mb_op op, const UO_MB_KEY *key)
 const char *uo_mb_class_name(unsigned int cls)
 {
     return "none";
+}
+
+int uo_mb_peer_encode(enum uo_mb_op op, EVP_PKEY *peer, unsigned char *buf, size_t buflen,
+                      size_t *outlen)
+{
+    *outlen = 0;
+    return 0;
 }
 
 void uo_mb_batch(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *st)

@@ -68,6 +68,7 @@ int uo_exch_set_peer(void *vctx, void *provkey)
         return 0;
     EVP_PKEY_free(ctx->peer);
     ctx->peer = peer->pkey;
+    ctx->mb_peer_len = 0;
     return 1;
 }
 
@@ -112,6 +113,15 @@ int uo_exch_derive(void *vctx, unsigned char *secret, size_t *secretlen, size_t 
             lane = *tmpl;
             lane.peer = ctx->peer;
             op.mb = &lane;
+            /* Once per peer: openssl speed derives with one peer again and again. */
+            if (ctx->mb_peer_len == 0)
+                uo_mb_peer_encode(tmpl->op, ctx->peer, ctx->mb_peer, sizeof(ctx->mb_peer),
+                                  &ctx->mb_peer_len);
+            /* The batch reads the peer from the input; the single path ignores it. */
+            if (ctx->mb_peer_len > 0) {
+                op.in = ctx->mb_peer;
+                op.inlen = ctx->mb_peer_len;
+            }
         }
     }
     rv = uo_op_run(ctx->pc, UO_OP_DERIVE, &op);

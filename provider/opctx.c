@@ -41,6 +41,7 @@ static void opctx_reset(UO_OPCTX *ctx)
     ctx->mb_state = UO_MB_UNKNOWN;
     EVP_MD_CTX_free(ctx->mb_hash);
     ctx->mb_hash = NULL;
+    ctx->mb_peer_len = 0;
 }
 
 void uo_opctx_free(UO_OPCTX *ctx)
@@ -65,8 +66,11 @@ UO_OPCTX *uo_opctx_dup(const UO_OPCTX *src)
     dst->max_size = src->max_size;
     if (src->pkey != NULL && EVP_PKEY_up_ref(src->pkey))
         dst->pkey = src->pkey;
-    if (src->peer != NULL && EVP_PKEY_up_ref(src->peer))
+    if (src->peer != NULL && EVP_PKEY_up_ref(src->peer)) {
         dst->peer = src->peer;
+        memcpy(dst->mb_peer, src->mb_peer, src->mb_peer_len);
+        dst->mb_peer_len = src->mb_peer_len;
+    }
     if (src->mbkey != NULL && uo_mb_key_up_ref(src->mbkey))
         dst->mbkey = src->mbkey; /* the lane template is looked at again on first use */
     if (src->mdctx != NULL) {

@@ -375,6 +375,53 @@ END_TEST
 
 /* ---- keys ---------------------------------------------------------------------------------- */
 
+/*
+ * The peer given as bytes (uo_mb_peer_encode, as the provider caches it per peer) instead of as a
+ * key: the same secret; a wrong length, or a point off the curve, fails that lane alone.
+ */
+START_TEST(ecdh_peer_encoded)
+{
+    unsigned int ci = (unsigned int)_i, i;
+    size_t bytes = curves[ci].bytes, wantlen, enclen = 0;
+    EVP_PKEY *pk = keygen(curves[ci].name), *full = keygen(curves[ci].name);
+    EVP_PKEY *peer = public_only(full);
+    UO_MB_KEY *k = mbkey(pk);
+    UO_MB_LANE l[4], *lanes[4];
+    unsigned char enc[2 * 66], bad[2 * 66], out[4][80], want[80];
+    const int expect[4] = { 1, 0, 1, 0 };
+
+    ck_assert(uo_mb_peer_encode(UO_MB_OP_ECDH_DERIVE, peer, enc, sizeof(enc), &enclen));
+    ck_assert_uint_eq(enclen, 2 * bytes);
+    memcpy(bad, enc, enclen);
+    bad[enclen - 1] ^= 1; /* y changed: off the curve */
+    for (i = 0; i < 4; i++) {
+        memset(&l[i], 0, sizeof(l[i]));
+        l[i].op = UO_MB_OP_ECDH_DERIVE;
+        l[i].key = k;
+        l[i].in = enc;
+        l[i].inlen = enclen;
+        l[i].libctx = ref;
+        l[i].out = out[i];
+        l[i].outlen = bytes;
+        lanes[i] = &l[i];
+    }
+    l[1].inlen = enclen - 1;
+    l[3].in = bad;
+    uo_mb_batch(lanes, 4, &st);
+    wantlen = sizeof(want);
+    derive_ref(pk, peer, want, &wantlen);
+    for (i = 0; i < 4; i++) {
+        ck_assert_msg(l[i].status == expect[i], "%s lane %u", curves[ci].name, i);
+        if (expect[i])
+            ck_assert(memcmp(out[i], want, bytes) == 0);
+    }
+    uo_mb_key_free(k);
+    EVP_PKEY_free(pk);
+    EVP_PKEY_free(full);
+    EVP_PKEY_free(peer);
+}
+END_TEST
+
 START_TEST(key_material)
 {
     unsigned int ci = (unsigned int)_i;
@@ -441,6 +488,7 @@ int main(void)
     tcase_add_loop_test(tc, ecdsa_bad_lanes, 0, 3);
     tcase_add_loop_test(tc, ecdh_batches, 0, 3);
     tcase_add_loop_test(tc, ecdh_bad_lanes, 0, 3);
+    tcase_add_loop_test(tc, ecdh_peer_encoded, 0, 3);
     tcase_add_loop_test(tc, key_material, 0, 3);
     tcase_add_test(tc, other_curves_not_batched);
     suite_add_tcase(s, tc);
