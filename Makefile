@@ -137,7 +137,7 @@ demo: deps
 	@sh test/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/latency
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/latency $(BUILD)/bench/mb_limit
 	@BUILD=$(BUILD) sh bench/run.sh
 
 install: $(MODULE)

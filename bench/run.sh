@@ -2,9 +2,11 @@
 # run.sh - `make bench`: every benchmark of docs/benchmarks.md in one run, with progress on stderr.
 #
 #   1. build/bench/latency: added latency per operation, and the idle pool's CPU   (~10 s)
-#   2. bench/speed.sh: openssl speed, default vs -multi vs uringprov, interleaved  (~5 min)
+#   2. bench/speed.sh: openssl speed, default vs -multi vs uringprov, interleaved with
+#      build/bench/mb_limit (the multi-buffer limit, "d")                          (~8 min)
 #   3. bench/sweep.sh: uringprov against -async_jobs and workers, for the chart    (~1 min)
-#   4. bench/tls.sh: HAProxy handshakes/s and keep-alive latency under a storm     (~4 min)
+#   4. bench/tls.sh: HAProxy handshakes/s and keep-alive latency under a storm,
+#      RSA-2048, ECDSA P-256 and P-384 certificates                                (~5 min)
 #   5. bench/report.sh: Markdown tables and the PNG chart
 #
 # Results go to $BUILD/bench/results/ (raw TSV, report.md, throughput.png). With BENCH_DOCS=1 the

@@ -8,7 +8,9 @@
 # thread preempts the workers); async1-idle, worker_priority = idle (SCHED_IDLE: the workers run
 # only on otherwise idle CPU); async1-nospin, spin_us = 0 (workers sleep as soon as the queue is
 # empty); async1-cheap, inline_below_us = 100 (X25519 and P-256 stay on HAProxy's thread).
-# Each with an RSA-2048 certificate, then an ECDSA P-256 one.
+# Each with an RSA-2048 certificate, then an ECDSA P-256 one; then, with an ECDSA P-384
+# certificate (where multi-buffer batches gain most), only async1, def1 and defN, to keep the run
+# short (BENCH_TLS_EC384_CONFIGS).
 #
 # One HAProxy per (configuration, certificate), with three frontends: "storm" closes every
 # connection after its response (`option httpclose`: h2load --h1 otherwise reuses its connections),
@@ -32,7 +34,8 @@
 # BENCH_TLS_REPS (3), BENCH_TLS_SECONDS (5), BENCH_TLS_CLIENTS (32), BENCH_IDLE_SECONDS (3),
 # BENCH_TLS_CONFIGS ("async1 def1 defN async1-nice async1-idle async1-nospin async1-cheap"; also
 # async1-w1: one worker, async1-sign: offload = sign, async1-nocoalesce: coalesce_us = 0),
-# BENCH_TLS_CERTS ("rsa ec"), BENCH_TLS_PERF=1 (perf record -g of HAProxy during
+# BENCH_TLS_CERTS ("rsa ec ec384"), BENCH_TLS_EC384_CONFIGS ("async1 def1 defN": the configurations
+# run with the P-384 certificate, those of BENCH_TLS_CONFIGS only), BENCH_TLS_PERF=1 (perf record -g of HAProxy during
 # the first repetition's windows, into $OUT/perf/tls-<cert>-<cfg>.data; see bench/profile.sh).
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -42,7 +45,8 @@ WINDOW=${BENCH_TLS_SECONDS:-5}
 CLIENTS=${BENCH_TLS_CLIENTS:-32}
 IDLE=${BENCH_IDLE_SECONDS:-3}
 CONFIGS=${BENCH_TLS_CONFIGS:-async1 def1 defN async1-nice async1-idle async1-nospin async1-cheap}
-CERTS=${BENCH_TLS_CERTS:-rsa ec}
+CERTS=${BENCH_TLS_CERTS:-rsa ec ec384}
+EC384_CONFIGS=${BENCH_TLS_EC384_CONFIGS:-async1 def1 defN}
 WARM=1
 KA_CONNS=4
 KA_RPS=50
@@ -75,8 +79,23 @@ OPENSSL_CONF=$DEFAULT_CNF openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tm
 OPENSSL_CONF=$DEFAULT_CNF openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$tmp/ec.key" -out "$tmp/ec.crt" -subj /CN=localhost -days 2 >>"$tmp/certs.out" 2>&1 \
     || die "ec certificate"
-cat "$tmp/rsa.crt" "$tmp/rsa.key" >"$tmp/rsa.pem"
-cat "$tmp/ec.crt" "$tmp/ec.key" >"$tmp/ec.pem"
+OPENSSL_CONF=$DEFAULT_CNF openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes \
+    -keyout "$tmp/ec384.key" -out "$tmp/ec384.crt" -subj /CN=localhost -days 2 >>"$tmp/certs.out" 2>&1 \
+    || die "ec384 certificate"
+for cert in rsa ec ec384; do
+    cat "$tmp/$cert.crt" "$tmp/$cert.key" >"$tmp/$cert.pem"
+done
+
+# configs_for CERT: the configurations to run with CERT's certificate.
+configs_for() {
+    if [ "$1" = ec384 ]; then
+        for c in $CONFIGS; do
+            case " $EC384_CONFIGS " in *" $c "*) echo "$c" ;; esac
+        done
+    else
+        echo "$CONFIGS"
+    fi
+}
 
 listening() {
     grep -q -i "0100007F:$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp
@@ -222,15 +241,16 @@ printf 'cert\tcfg\tka_median_us\tka_p99_us\tka_n\n' >"$OUT/tls_nostorm.tsv"
 printf 'cert\tworkers\tidle_s\tworker_cpu_ns\tworker_wakeups\n' >"$OUT/tls_idle.tsv"
 printf 'rep\tcert\tcfg\tstats\n' >"$OUT/tls_proof.tsv"
 
-total=$((REPS * $(echo $CERTS | wc -w) * $(echo $CONFIGS | wc -w)))
+total=$((REPS * $(for cert in $CERTS; do configs_for "$cert"; done | wc -w)))
 n=0
 rep=1
 while [ "$rep" -le "$REPS" ]; do
     for cert in $CERTS; do
-        for cfg in $CONFIGS; do
+        for cfg in $(configs_for "$cert"); do
             n=$((n + 1))
             start_haproxy "$cfg" "$cert"
             if [ "$rep" -eq 1 ]; then
+                # shellcheck disable=SC2046
                 set -- $(keepalive "$cfg-$cert-quiet" 2)
                 printf '%s\t%s\t%s\t%s\t%s\n' "$cert" "$cfg" "$1" "$2" "$3" >>"$OUT/tls_nostorm.tsv"
                 progress "tls: $cert $cfg, no storm: keep-alive median ${1} us, p99 ${2} us ($3 requests)"
@@ -253,6 +273,7 @@ while [ "$rep" -le "$REPS" ]; do
                     -- sleep "$WINDOW" >/dev/null 2>&1 &
                 ppid=$!
             fi
+            # shellcheck disable=SC2046
             set -- $(keepalive "$cfg-$cert-$rep" "$WINDOW")
             ka_med=$1 ka_p99=$2 ka_n=$3
             [ -z "$ppid" ] || wait "$ppid" || true
@@ -269,6 +290,7 @@ while [ "$rep" -le "$REPS" ]; do
                 srv = $8 - $6; wrk = $7 - $5; cli = $10 - $9; lw = $12 - $11;
                 printf "%.0f %.0f %.0f %.2f %.1f", hs / dt, hs ? srv / hs / 1e3 : 0,
                        hs ? cli / hs / 1e3 : 0, srv ? wrk / srv : 0, lw / dt / 1e7 }')
+            # shellcheck disable=SC2086
             set -- $row
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$cert" "$cfg" "$1" \
                 "$ka_med" "$ka_p99" "$ka_n" "$2" "$3" "$4" "$5" >>"$OUT/tls.tsv"
@@ -277,6 +299,7 @@ while [ "$rep" -le "$REPS" ]; do
                 "(workers $4 of it), storm client ${3} us CPU/handshake, HAProxy's thread waited for a" \
                 "CPU ${5} % of the time, failed handshakes $failed"
             if [ "$cfg" = async1 ] && [ "$rep" -eq 1 ]; then
+                # shellcheck disable=SC2046
                 set -- $(idle_workers)
                 printf '%s\t%s\t%s\t%s\t%s\n' "$cert" "$1" "$IDLE" "$2" "$3" >>"$OUT/tls_idle.tsv"
                 progress "tls: $cert async1, idle ${IDLE}s after the storm: $1 workers used $2 ns CPU," \

@@ -209,9 +209,15 @@ statval() {
     stat_of "$1" "$(stats_line "$2" "${3:-}")"
 }
 
-# sign_rate OUT: the sign/s figure of `openssl speed rsa2048`'s result line in OUT (empty if none).
+# sign_rate OUT: the sign/s figure of `openssl speed rsa2048` in OUT (empty if none). From the -mr
+# result line (+F2:index:bits:sign/s:verify/s) when there is one: the human table changes between
+# OpenSSL versions (3.5 has four time columns). Otherwise from the human line: the first figure after
+# "bits" that is not a time (times end in "s").
 sign_rate() {
-    awk '$1 == "rsa" && $2 == "2048" && $3 == "bits" { print $6 }' "$1"
+    awk -F: '$1 == "+F2" && $3 == "2048" { printf "%.1f\n", $4; found = 1; exit }
+             END { exit !found }' "$1" 2>/dev/null \
+        || awk '$1 == "rsa" && $2 == "2048" && $3 == "bits" {
+                    for (i = 4; i <= NF; i++) if ($i !~ /s$/) { print $i; exit } }' "$1"
 }
 
 # curl_check BODY NAME PORT KIND TLS-VERSION [CURL-ARGS]: one request to https://localhost:PORT/,
