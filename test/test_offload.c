@@ -234,7 +234,8 @@ enum task_kind {
     T_ERROR,       /* raises ERR_LIB_USER/42 with data and fails */
     T_MANY_ERRORS, /* raises reasons 1..6 and fails */
     T_CLEAN_QUEUE, /* succeeds only if the thread's error queue is empty when it starts */
-    T_EXITING      /* hashes, and reports if it runs after the process's cleanup (see exit test) */
+    T_EXITING,     /* hashes, and reports if it runs after the process's cleanup (see exit test) */
+    T_SLOW         /* sleeps 20 ms, then hashes: a single run dearer than any batch call */
 };
 
 struct task {
@@ -270,6 +271,10 @@ static int task_fn(void *payload)
         gate_pass(t->gate);
         /* fall through */
     case T_HASH:
+        t->out = mix(t->seed, t->iters);
+        return 1;
+    case T_SLOW:
+        sleep_ms(20);
         t->out = mix(t->seed, t->iters);
         return 1;
     case T_INSTANT:
@@ -2171,6 +2176,189 @@ START_TEST(worker_priority)
 }
 END_TEST
 
+/* ---- batches ------------------------------------------------------------------------------- */
+
+#define BATCH_KIND_A 11
+#define BATCH_KIND_B 12
+#define BAD_SEED 0xbadULL   /* a batch leaves this lane undone: it must run alone */
+
+/* What the batch function saw, for the assertions. */
+static atomic_int batch_calls;
+static atomic_int batch_sizes[UO_MAX_BATCH + 1];
+static atomic_int batch_mixed;   /* a call with two kinds in it */
+static atomic_int batch_delay_ms; /* makes a batch call dear */
+
+static void batch_fn(void *const payloads[], int done[], unsigned int n)
+{
+    unsigned int i;
+
+    atomic_fetch_add(&batch_calls, 1);
+    if (atomic_load(&batch_delay_ms) > 0)
+        sleep_ms(atomic_load(&batch_delay_ms));
+    atomic_fetch_add(&batch_sizes[n], 1);
+    for (i = 0; i < n; i++) {
+        struct task *t = payloads[i];
+
+        if (t->rkind != ((struct task *)payloads[0])->rkind)
+            atomic_store(&batch_mixed, 1);
+        t->thread = pthread_self();
+        if (t->seed == BAD_SEED) {
+            /* Left on the error queue on purpose: the library must not let it reach anyone. */
+            ERR_raise(ERR_LIB_USER, 99);
+            done[i] = 0;
+            continue;
+        }
+        t->out = mix(t->seed, t->iters);
+        done[i] = 1;
+    }
+}
+
+struct batch_caller {
+    UO_POOL *pool;
+    struct task t;
+    int rc;
+    unsigned long err;
+};
+
+/* A caller outside any job, with sync_mode = offload: it blocks in uo_req_run. */
+static void *batch_caller_main(void *arg)
+{
+    struct batch_caller *c = arg;
+    UO_REQ *req = uo_req_new(c->pool, c->t.rkind, task_fn, task_cleanup, sizeof(c->t));
+
+    if (req == NULL) {
+        c->rc = -100;
+        return NULL;
+    }
+    memcpy(uo_req_payload(req), &c->t, sizeof(c->t));
+    uo_req_set_batch(req, batch_fn);
+    c->rc = uo_req_run(req);
+    memcpy(&c->t, uo_req_payload(req), sizeof(c->t));
+    c->err = ERR_peek_error(); /* the first: anything the batch left would come before the task's */
+    ERR_clear_error();
+    uo_req_free(req);
+    return NULL;
+}
+
+/*
+ * One worker held at a gate while callers queue requests of two batchable kinds, interleaved. Once
+ * the gate opens, the worker must hand each kind to the batch function in one call (a batch is
+ * tried first, before its cost is known), never mixing kinds, and never leaving the other kind
+ * behind. A lane the batch leaves undone runs alone: its task fails with its own error, and
+ * nothing the batch left on the worker's error queue reaches any caller.
+ */
+START_TEST(batch_gathers_one_kind)
+{
+    enum { N = 8 };
+    UO_POOL *pool = pool_new(1, 0, 1, UO_SYNC_OFFLOAD);
+    struct batch_caller *c = calloc(N, sizeof(*c));
+    struct blocked_caller b;
+    pthread_t th[N], bt;
+    UO_POOL_STATS st;
+    struct gate g;
+    int i;
+
+    ck_assert_ptr_nonnull(pool);
+    ck_assert_ptr_nonnull(c);
+    atomic_store(&batch_calls, 0);
+    for (i = 0; i <= UO_MAX_BATCH; i++)
+        atomic_store(&batch_sizes[i], 0);
+    atomic_store(&batch_mixed, 0);
+    atomic_store(&batch_delay_ms, 0);
+    gate_init(&g);
+    memset(&b, 0, sizeof(b));
+    b.pool = pool;
+    b.g = &g;
+    ck_assert_int_eq(pthread_create(&bt, NULL, blocked_caller_main, &b), 0);
+    ck_assert(wait_entered(&g, 1));
+    for (i = 0; i < N; i++) {
+        c[i].pool = pool;
+        c[i].t.kind = T_ERROR; /* what runs when the batch leaves the lane undone */
+        c[i].t.rkind = i % 2 ? BATCH_KIND_B : BATCH_KIND_A;
+        c[i].t.seed = i == 5 ? BAD_SEED : (uint64_t)i + 1;
+        c[i].t.iters = HASH_ITERS;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, batch_caller_main, &c[i]), 0);
+    }
+    /* Every request queued behind the gate before the worker may take one. */
+    for (i = 0; i < WAIT_MS && stats(pool).inflight < N + 1; i++)
+        sleep_ms(1);
+    ck_assert_uint_eq(stats(pool).inflight, N + 1);
+    gate_open(&g);
+    pthread_join(bt, NULL);
+    for (i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+
+    for (i = 0; i < N; i++) {
+        if (c[i].t.seed == BAD_SEED) {
+            ck_assert_int_eq(c[i].rc, 0);
+            ck_assert_int_eq(ERR_GET_REASON(c[i].err), 42); /* the task's own, not the batch's */
+        } else {
+            ck_assert_int_eq(c[i].rc, 1);
+            ck_assert_uint_eq(c[i].err, 0);
+            ck_assert(c[i].t.out == mix(c[i].t.seed, c[i].t.iters));
+        }
+    }
+    ck_assert_int_eq(count(&batch_mixed), 0);
+    ck_assert_int_eq(count(&batch_calls), 2);
+    ck_assert_int_eq(count(&batch_sizes[N / 2]), 2);
+    st = stats(pool);
+    ck_assert_uint_eq(st.batches, 2);
+    ck_assert_uint_eq(st.batched, N);
+    ck_assert_uint_eq(st.offloaded, N + 1);
+    ck_assert_uint_eq(st.inflight, 0);
+    ck_assert(wait_live(pool, 0, 0));
+    uo_pool_free(pool);
+    free(c);
+}
+END_TEST
+
+/* Lone requests, one after another, from this thread (sync_mode = offload): how many batch calls. */
+static int lone_batches(UO_POOL *pool, int kind, int n)
+{
+    int i, calls0 = atomic_load(&batch_calls);
+
+    for (i = 0; i < n; i++) {
+        struct batch_caller c;
+
+        memset(&c, 0, sizeof(c));
+        c.pool = pool;
+        c.t.kind = kind;
+        c.t.rkind = BATCH_KIND_A;
+        c.t.seed = (uint64_t)i + 1;
+        c.t.iters = 10;
+        batch_caller_main(&c);
+        ck_assert_int_eq(c.rc, 1);
+        ck_assert(c.t.out == mix(c.t.seed, c.t.iters));
+    }
+    return atomic_load(&batch_calls) - calls0;
+}
+
+/*
+ * The worker batches a lone request only when its measurements say that is cheaper: with a batch
+ * call 50 ms dear and a single run a few microseconds, only the first lone request (which measures
+ * the batch) goes to the batch; with a batch call of microseconds and a single run of 20 ms, every
+ * lone request but the one that measures the single path goes to the batch. Counted, not timed:
+ * the two costs differ a thousandfold.
+ */
+START_TEST(batch_chosen_by_cost)
+{
+    UO_POOL *pool = pool_new(1, 0, 1, UO_SYNC_OFFLOAD);
+
+    ck_assert_ptr_nonnull(pool);
+    atomic_store(&batch_calls, 0);
+    atomic_store(&batch_delay_ms, 50);
+    ck_assert_int_eq(lone_batches(pool, T_HASH, 6), 1);
+    uo_pool_free(pool);
+
+    pool = pool_new(1, 0, 1, UO_SYNC_OFFLOAD);
+    ck_assert_ptr_nonnull(pool);
+    atomic_store(&batch_delay_ms, 0);
+    ck_assert_int_eq(lone_batches(pool, T_SLOW, 6), 5);
+    ck_assert_uint_eq(stats(pool).batched, 5);
+    uo_pool_free(pool);
+}
+END_TEST
+
 /* ---- suite --------------------------------------------------------------------------------- */
 
 static void add(Suite *s, const char *name, const TTest *tests[], int n)
@@ -2220,6 +2408,7 @@ int main(void)
     ADD(s, "sync", sync_inline, sync_offload, job_without_wait_ctx);
     ADD(s, "saturation", queue_saturation);
     ADD(s, "errors", errors_cross_to_the_caller, errors_inline);
+    ADD(s, "batches", batch_gathers_one_kind, batch_chosen_by_cost);
     ADD(s, "cleanup", payload_cleanup_once);
     ADD(s, "coalescing", coalesce_while_queued, coalesce_never_holds_a_lone_request,
         coalesce_flushes_before_a_long_request, inline_below_measured_cost, worker_priority);
