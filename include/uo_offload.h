@@ -108,6 +108,11 @@ void uo_req_set_batch(UO_REQ *req, uo_batch_fn *batch);
 int uo_req_run(UO_REQ *req);
 /* 1 if the task ran on a worker thread. */
 int uo_req_was_offloaded(const UO_REQ *req);
+/*
+ * 1 if the request failed because its job was paused when the process forked and was resumed in
+ * the child, where no worker runs the parent's requests: the caller may retry the operation.
+ */
+int uo_req_forked(const UO_REQ *req);
 /* Drops the caller's reference. */
 void uo_req_free(UO_REQ *req);
 

@@ -63,7 +63,9 @@ struct uo_req_st {
     struct uo_waiter *waiter; /* fd mode: signalled on completion */
     int (*cb)(void *);        /* callback mode: called on completion, from the worker */
     void *cbarg;
-    atomic_int cb_state;      /* enum uo_cb_state: the worker is done with cb and cbarg once RETURNED */
+    atomic_int cb_state;      /* enum uo_cb_state: the worker is done with cb and cbarg once RETURNED;
+                                 futex word for those waiting for that */
+    int forked;               /* the job resumed in a forked child: the request never ran here */
     UO_REQ *next;
     struct uo_errrec *errs;   /* worker's errors, replayed on the caller's thread */
     int nerrs;
@@ -118,6 +120,12 @@ int uo_engine_submit(struct uo_engine *eng, UO_REQ *req);
 void uo_engine_stop(struct uo_engine *eng);
 unsigned int uo_engine_workers(const struct uo_engine *eng);
 int uo_engine_uring(const struct uo_engine *eng);
+
+/* How long a wait ctx's cleanup, or a finishing job, waits for a callback already running. */
+#define UO_CB_WAIT_NS 200000000ULL
+
+/* The request whose callback this thread is inside, if any (a callback may free its own wait ctx). */
+extern __thread UO_REQ *uo_cb_firing;
 
 /* req.c, called by workers */
 void uo_req_execute(UO_REQ *req);

@@ -479,8 +479,11 @@ static void complete(struct uo_worker *w, UO_REQ *req)
 
         /* Unless the wait ctx's cleanup cancelled it: its application is freeing the argument. */
         if (atomic_compare_exchange_strong(&req->cb_state, &armed, UO_CB_FIRING)) {
+            uo_cb_firing = req;
             req->cb(req->cbarg);
+            uo_cb_firing = NULL;
             atomic_store(&req->cb_state, UO_CB_RETURNED);
+            futex_wake_all(&req->cb_state);
         }
     }
     if (wt != NULL)

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/async.h>
@@ -35,6 +36,7 @@
 
 atomic_int_fast64_t uo_live_reqs;
 atomic_int_fast64_t uo_live_waiters;
+__thread UO_REQ *uo_cb_firing;
 
 /* The wait ctx key: compared by address, one per process. */
 static const char wait_key = 'u';
@@ -123,6 +125,45 @@ void uo_waiter_release(struct uo_waiter *w)
     atomic_fetch_sub(&uo_live_waiters, 1);
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Waits, asleep, for a callback that a worker is running to return: for at most UO_CB_WAIT_NS,
+ * and not at all when this very thread is inside it (a callback that frees its own wait ctx).
+ * A callback that blocks on a lock held by the thread that frees its wait ctx would otherwise
+ * deadlock both; after the bound, this thread goes on and the callback finishes on its own.
+ * Returns 1 if the callback is known to have returned.
+ */
+static int cb_wait(UO_REQ *req)
+{
+    uint64_t deadline = mono_ns() + UO_CB_WAIT_NS;
+    int s;
+
+    if (uo_cb_firing == req)
+        return 0;
+    while ((s = atomic_load(&req->cb_state)) == UO_CB_FIRING) {
+        uint64_t now = mono_ns();
+        struct timespec left;
+
+        if (now >= deadline) {
+            UO_LOG(1, "a wait ctx's callback still runs after %llu ms: not waiting for it any "
+                   "longer (does it wait for the thread that frees its wait ctx?)",
+                   (unsigned long long)(UO_CB_WAIT_NS / 1000000ULL));
+            return 0;
+        }
+        left.tv_sec = (time_t)((deadline - now) / 1000000000ULL);
+        left.tv_nsec = (long)((deadline - now) % 1000000000ULL);
+        syscall(SYS_futex, &req->cb_state, FUTEX_WAIT_PRIVATE, s, &left, NULL, 0);
+    }
+    return 1;
+}
+
 static void waiter_cleanup(ASYNC_WAIT_CTX *ctx, const void *key, OSSL_ASYNC_FD fd, void *data)
 {
     struct uo_waiter *w = data;
@@ -143,9 +184,9 @@ static void waiter_cleanup(ASYNC_WAIT_CTX *ctx, const void *key, OSSL_ASYNC_FD f
              * a worker is making right now.
              */
             if (!atomic_compare_exchange_strong(&abandoned->cb_state, &armed, UO_CB_CANCELLED))
-                while (atomic_load(&abandoned->cb_state) != UO_CB_RETURNED)
-                    sched_yield();
+                cb_wait(abandoned);
         }
+        /* The worker holds its own reference while it is in the callback: this frees nothing under it. */
         uo_req_release(abandoned);
     }
     uo_waiter_release(w);
@@ -258,6 +299,11 @@ void *uo_req_payload(UO_REQ *req)
 void uo_req_set_batch(UO_REQ *req, uo_batch_fn *batch)
 {
     req->batch = batch;
+}
+
+int uo_req_forked(const UO_REQ *req)
+{
+    return req->forked;
 }
 
 int uo_req_was_offloaded(const UO_REQ *req)
@@ -419,10 +465,40 @@ static void wait_callback(UO_REQ *req)
     /*
      * A resume (spurious, or the one the callback itself asked for) can see DONE while the worker
      * is still inside the callback. Finishing now would let the application free the callback's
-     * argument (libssl's SSL) under it, so wait that short, already running call out.
+     * argument (libssl's SSL) under it, so wait that short, already running call out (bounded).
      */
-    while (atomic_load(&req->cb_state) != UO_CB_RETURNED)
-        sched_yield();
+    cb_wait(req);
+}
+
+/*
+ * The job was paused when the process forked, and this is the child resuming it. The wait ctx's
+ * eventfd is shared with the parent, so it is neither read (that would steal the parent's wake-up)
+ * nor written: the child forgets its entry and closes its own copy, and never touches the
+ * parent's waiter. A request the parent's worker had finished before the fork has its result
+ * here too, and returns it. Any other request is the parent's to run, and no worker here ever
+ * will: it fails at once (uo_req_forked tells the caller why) rather than running inline, since a
+ * worker may have been inside OpenSSL with the inner context at fork time, and this process's copy
+ * of it may be mid-operation. The references and in-flight count that the parent's worker held
+ * are this process's copies: they are let go here.
+ */
+static int run_forked_child(UO_REQ *req, ASYNC_WAIT_CTX *wctx)
+{
+    int done = atomic_load(&req->state) == UO_REQ_DONE;
+
+    waiter_find(wctx);
+    req->waiter = NULL;
+    atomic_store(&req->cb_state, UO_CB_CANCELLED);
+    if (done) {
+        replay_errors(req);
+        return req->result;
+    }
+    UO_LOG(1, "a job paused before fork() resumed in the child: its operation fails here "
+           "(the parent completes its own)");
+    atomic_fetch_sub(&req->refs, 1);
+    atomic_fetch_sub(&req->pool->inflight, 1);
+    req->forked = 1;
+    req->result = 0;
+    return 0;
 }
 
 static int run_in_job(UO_REQ *req, ASYNC_JOB *job)
@@ -495,6 +571,8 @@ static int run_in_job(UO_REQ *req, ASYNC_JOB *job)
             wait_blocking(req);
             break;
         }
+        if (w->fork_gen != uo_fork_generation())
+            return run_forked_child(req, wctx);
         if (waiter_drain(w))
             empty = 0;
         else if (++empty >= UO_MAX_EMPTY_RESUMES

@@ -91,6 +91,8 @@ static void op_cleanup(void *payload)
     /* A key generated for a caller that never collected it. */
     EVP_PKEY_free(p->op.genkey);
     p->op.genkey = NULL;
+    EVP_PKEY_free(p->lane.genkey); /* NULL: op_batch moves a batch's key to op.genkey */
+    p->lane.genkey = NULL;
     uo_mb_key_free(p->lane.key);
     p->lane.key = NULL;
 }
@@ -117,6 +119,15 @@ static void op_batch(void *const payloads[], int done[], unsigned int n)
         done[i] = p->lane.status == 1;
         if (done[i])
             p->op.outlen = p->lane.outlen;
+        /*
+         * A key generation's result goes where the single path puts it, so that uo_op_run hands
+         * it over, or op_cleanup frees it for a caller that has gone, the same way. A lane left
+         * undone has none: the single path then starts from op.genkey NULL.
+         */
+        if (done[i] && p->lane.genkey != NULL) {
+            p->op.genkey = p->lane.genkey;
+            p->lane.genkey = NULL;
+        }
     }
 }
 
@@ -187,6 +198,7 @@ int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
         p->lane.inlen = rop->inlen;
         p->lane.out = rop->out;
         p->lane.outlen = rop->outlen;
+        p->lane.genkey = NULL;
         p->lane.status = 0;
         uo_req_set_batch(req, op_batch);
     }
@@ -205,6 +217,9 @@ int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
     if (rv > 0) {
         op->genkey = rop->genkey;
         rop->genkey = NULL;
+    } else if (uo_req_forked(req)) {
+        UO_RAISE_DATA(pc, UO_R_OFFLOAD_FAILED, "the operation was in flight when the process "
+                      "forked, and only the parent can finish it: retry it here");
     }
     uo_req_free(req);
     return op_failure_named(pc, op, rv);

@@ -821,6 +821,8 @@ struct cbstate {
     atomic_int status_ok;     /* calls that saw ASYNC_STATUS_OK from inside the callback */
     pthread_t thread;
     struct gate *hold;        /* when set, the callback waits here before it returns */
+    pthread_mutex_t *lock;    /* when set, the callback takes this lock before it returns */
+    int free_self;            /* the callback frees its own wait ctx */
     sem_t fired;
 };
 
@@ -835,6 +837,15 @@ static int test_callback(void *arg)
     sem_post(&c->fired);
     if (c->hold != NULL)
         gate_pass(c->hold);
+    if (c->lock != NULL) {
+        /* An application's callback that queues the resume under its connection table's lock. */
+        pthread_mutex_lock(c->lock);
+        pthread_mutex_unlock(c->lock);
+    }
+    if (c->free_self) {
+        ASYNC_WAIT_CTX_free(c->wctx);
+        c->wctx = NULL;
+    }
     atomic_fetch_add(&c->returned, 1);
     return 1;
 }
@@ -2176,6 +2187,163 @@ START_TEST(worker_priority)
 }
 END_TEST
 
+/*
+ * Issue 12: jobs paused when the process forks, resumed in the child. The child must neither block
+ * nor read the parent's eventfds: a request still running in the parent fails at once in the
+ * child, one the parent's worker had finished before the fork returns its result, and the
+ * parent still gets both wake-ups and finishes both jobs.
+ */
+static int child_resumes(struct job *running, struct job *finished)
+{
+    alarm(10); /* a hang fails the test instead of the run */
+    if (job_step(running) != ASYNC_FINISH || running->ret != 0 || running->ok_ops != 0)
+        return 31;
+    if (job_step(finished) != ASYNC_FINISH || finished->ret != 1 || finished->ok_ops != 1)
+        return 32;
+    /* The parent's fds were taken out of the inherited wait ctxs, not read. */
+    if (!ASYNC_WAIT_CTX_get_all_fds(running->wctx, NULL, &(size_t){ 0 }))
+        return 33;
+    return 0;
+}
+
+START_TEST(paused_across_fork)
+{
+    UO_POOL *pool = pool_new(2, 0, 1, UO_SYNC_INLINE);
+    struct job run, fin;
+    struct gate g;
+    int status, i;
+    pid_t pid;
+
+    ck_assert_ptr_nonnull(pool);
+    gate_init(&g);
+    job_init(&run, pool, T_GATE, 1, 3);
+    run.gate = &g;
+    run.wctx = ASYNC_WAIT_CTX_new();
+    job_init(&fin, pool, T_HASH, 1, 4);
+    fin.wctx = ASYNC_WAIT_CTX_new();
+    ck_assert_int_eq(job_step(&run), ASYNC_PAUSE);
+    ck_assert(wait_entered(&g, 1));
+    ck_assert_int_eq(job_step(&fin), ASYNC_PAUSE);
+    /* fin's request done and announced, its job not yet resumed. */
+    ck_assert(readable(fin.fd, WAIT_MS));
+
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(child_resumes(&run, &fin));
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %s %d",
+                  WIFEXITED(status) ? "exit" : "signal",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+
+    /* The child took no wake-up of the parent's. */
+    ck_assert(readable(fin.fd, 0));
+    gate_open(&g);
+    ck_assert(readable(run.fd, WAIT_MS));
+    for (i = 0; i < 100 && !(run.finished && fin.finished); i++) {
+        if (!run.finished)
+            job_step(&run);
+        if (!fin.finished)
+            job_step(&fin);
+    }
+    ck_assert_jobs_ok(&run, 1);
+    ck_assert_jobs_ok(&fin, 1);
+    ASYNC_WAIT_CTX_free(run.wctx);
+    ASYNC_WAIT_CTX_free(fin.wctx);
+    uo_pool_free(pool);
+}
+END_TEST
+
+/* The calling thread's CPU time, in microseconds. */
+static long thread_cpu_us(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000L
+           + ru.ru_stime.tv_usec;
+}
+
+/*
+ * Issue 12: the callback takes a lock that the thread freeing its wait ctx holds (an application
+ * that frees a connection under its table's lock). The free must not wait for that callback for
+ * ever, nor burn a CPU meanwhile; once the lock goes, the callback finishes, and nothing leaks.
+ */
+START_TEST(callback_blocked_on_freeing_thread)
+{
+    UO_POOL *pool = pool_new(1, 0, 1, UO_SYNC_INLINE);
+    UO_POOL_STATS base = stats(pool);
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    struct cbstate c;
+    struct gate g;
+    struct job j;
+    long cpu;
+    int i;
+
+    ck_assert_ptr_nonnull(pool);
+    gate_init(&g);
+    job_init(&j, pool, T_GATE, 1, 5);
+    j.gate = &g;
+    j.wctx = ASYNC_WAIT_CTX_new();
+    cbstate_init(&c, j.wctx);
+    c.lock = &lock;
+    pthread_mutex_lock(&lock);
+    ck_assert_int_eq(job_step(&j), ASYNC_PAUSE);
+    gate_open(&g);
+    ck_assert(sem_wait_ms(&c.fired, WAIT_MS));
+    cpu = thread_cpu_us();
+    abandon(&j); /* would deadlock if the free waited for the callback */
+    cpu = thread_cpu_us() - cpu;
+    ck_assert_int_eq(count(&c.returned), 0);
+    pthread_mutex_unlock(&lock);
+    for (i = 0; i < WAIT_MS && count(&c.returned) == 0; i++)
+        sleep_ms(1);
+    ck_assert_int_eq(count(&c.returned), 1);
+    /* The wait is asleep, bounded by UO_CB_WAIT_NS (200 ms): a spin would take about all of it. */
+    ck_assert_msg(cpu < 10000, "freeing the wait ctx took %ld us of CPU while it waited", cpu);
+    ck_assert(wait_live(pool, base.live_reqs, base.live_waiters));
+    sem_destroy(&c.fired);
+    uo_pool_free(pool);
+}
+END_TEST
+
+/* Issue 12: a callback that frees its own wait ctx: the worker must not wait for itself. */
+START_TEST(callback_frees_own_wait_ctx)
+{
+    UO_POOL *pool = pool_new(1, 0, 1, UO_SYNC_INLINE);
+    UO_POOL_STATS base = stats(pool);
+    struct cbstate c;
+    struct job j, after;
+    struct gate g;
+    int i;
+
+    ck_assert_ptr_nonnull(pool);
+    gate_init(&g);
+    job_init(&j, pool, T_GATE, 1, 6);
+    j.gate = &g; /* the callback comes after the job paused, as libssl's would */
+    j.wctx = ASYNC_WAIT_CTX_new();
+    cbstate_init(&c, j.wctx);
+    c.free_self = 1;
+    ck_assert_int_eq(job_step(&j), ASYNC_PAUSE);
+    gate_open(&g);
+    ck_assert(sem_wait_ms(&c.fired, WAIT_MS));
+    for (i = 0; i < WAIT_MS && count(&c.returned) == 0; i++)
+        sleep_ms(1);
+    ck_assert_int_eq(count(&c.returned), 1);
+    /* The job can never resume now: keep it for the suite's teardown, as abandon() does. */
+    abandoned_jobs[n_abandoned++] = j.job;
+    ck_assert(wait_live(pool, base.live_reqs, base.live_waiters));
+    /* The worker is free: the pool still runs work. */
+    job_init(&after, pool, T_HASH, 2, 7);
+    after.wctx = ASYNC_WAIT_CTX_new();
+    ck_assert(drive(&after, 1));
+    ck_assert_jobs_ok(&after, 1);
+    ASYNC_WAIT_CTX_free(after.wctx);
+    sem_destroy(&c.fired);
+    uo_pool_free(pool);
+}
+END_TEST
+
 /* ---- batches ------------------------------------------------------------------------------- */
 
 #define BATCH_KIND_A 11
@@ -2388,7 +2556,8 @@ int main(void)
     ADD(s, "jobs", many_concurrent_jobs, spurious_resumes, stable_fd, pause_at_least_once,
         pause_when_worker_done_first, pause_blocked);
     ADD(s, "callback", callback_mode, callback_outlives_no_job, callback_wait_ctx_freed_before,
-        callback_wait_ctx_freed_during);
+        callback_wait_ctx_freed_during, callback_blocked_on_freeing_thread,
+        callback_frees_own_wait_ctx);
     ADD(s, "fallback", fallback_env, fallback_config);
 #ifdef UO_TSAN
     /*
@@ -2399,9 +2568,9 @@ int main(void)
     printf("SKIPPED offload:fork:forked_child: TSan cannot start threads after a threaded fork\n");
     fflush(stdout);
     (void)forked_child;
-    ADD(s, "fork", fork_before_first_use);
+    ADD(s, "fork", fork_before_first_use, paused_across_fork); /* no thread starts in its child */
 #else
-    ADD(s, "fork", forked_child, fork_before_first_use);
+    ADD(s, "fork", forked_child, fork_before_first_use, paused_across_fork);
 #endif
     ADD(s, "abandoned", wait_ctx_freed_task_running, wait_ctx_freed_task_done,
         wait_ctx_freed_under_load);
