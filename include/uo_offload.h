@@ -54,6 +54,8 @@ typedef struct {
 #define UO_DEFAULT_SPIN_US 50
 #define UO_DEFAULT_COALESCE_US 500
 #define UO_MAX_BATCH 8
+/* inline_below_us: one in this many requests of a kind judged cheap still goes to a worker. */
+#define UO_REMEASURE_EVERY 64
 
 typedef struct {
     uint64_t offloaded;   /* requests run on a worker */

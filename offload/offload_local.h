@@ -95,11 +95,19 @@ struct uo_pool_st {
     atomic_uint_fast64_t batches;
     atomic_uint_fast64_t batched;
     /* run time per request kind, as the workers measured it: for inline_below_us */
+    /*
+     * Each is a seqlock: kind and time are only ever read as a pair that one worker wrote
+     * together (kinds share slots, and a kind judged by another kind's time could be inlined for
+     * good).
+     */
     struct uo_pool_cost {
+        atomic_uint seq;       /* odd while a worker writes */
         atomic_uint kind;      /* kind + 1; 0: empty */
         atomic_uint_fast64_t ns;
+        atomic_uint inlined;   /* requests of this kind run inline, for the re-measurements */
     } costs[UO_COST_SLOTS];
 };
+
 
 /* The slot of a request kind in a cost table of UO_COST_SLOTS (2^4) entries. */
 static inline unsigned int uo_cost_slot(unsigned int kind)

@@ -590,20 +590,31 @@ static int run_in_job(UO_REQ *req, ASYNC_JOB *job)
 
 /*
  * inline_below_us: a kind the workers have measured to run in less than that is cheaper to compute
- * here than to send away and be woken for. Unknown kinds go to the workers, who measure them.
+ * here than to send away and be woken for. Unknown kinds go to the workers, who measure them, and
+ * so does one in UO_REMEASURE_EVERY requests of a cheap kind, so that a kind judged on a fast
+ * moment is not inlined for good. Kind and time are read as the pair one worker published.
  */
 static int cheap(const UO_REQ *req)
 {
-    const UO_POOL *pool = req->pool;
-    const struct uo_pool_cost *pc;
+    UO_POOL *pool = req->pool;
+    struct uo_pool_cost *pc;
+    unsigned int seq, kind;
+    uint64_t ns;
 
     if (pool->cfg.inline_below_us == 0)
         return 0;
     pc = &pool->costs[uo_cost_slot(req->kind)];
-    if (atomic_load_explicit(&pc->kind, memory_order_acquire) != req->kind + 1)
+    seq = atomic_load_explicit(&pc->seq, memory_order_acquire);
+    if ((seq & 1) != 0)
         return 0;
-    return atomic_load_explicit(&pc->ns, memory_order_relaxed)
-           < (uint64_t)pool->cfg.inline_below_us * 1000ULL;
+    kind = atomic_load_explicit(&pc->kind, memory_order_relaxed);
+    ns = atomic_load_explicit(&pc->ns, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&pc->seq, memory_order_relaxed) != seq || kind != req->kind + 1
+        || ns >= (uint64_t)pool->cfg.inline_below_us * 1000ULL)
+        return 0;
+    return atomic_fetch_add_explicit(&pc->inlined, 1, memory_order_relaxed) % UO_REMEASURE_EVERY
+           != UO_REMEASURE_EVERY - 1;
 }
 
 int uo_req_run(UO_REQ *req)

@@ -2128,6 +2128,37 @@ START_TEST(inline_below_measured_cost)
 }
 END_TEST
 
+/*
+ * Issue 12: a kind judged cheap is not inlined for good: one request in UO_REMEASURE_EVERY still
+ * goes to a worker and is measured again.
+ */
+START_TEST(inline_kind_measured_again)
+{
+    UO_POOL_CONFIG cfg;
+    UO_POOL *pool;
+    struct job *jobs;
+    UO_POOL_STATS before, after;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.workers = 1;
+    cfg.use_uring = 1;
+    cfg.inline_below_us = 50000;
+    pool = uo_pool_new(&cfg);
+    jobs = jobs_new(pool, 2, T_HASH, 1, 60);
+    ck_assert_ptr_nonnull(jobs);
+    ck_assert(drive(&jobs[0], 1)); /* measured */
+    before = stats(pool);
+    jobs[1].nops = 2 * UO_REMEASURE_EVERY;
+    ck_assert(drive(&jobs[1], 1));
+    after = stats(pool);
+    ck_assert_int_eq(jobs[1].ok_ops, 2 * UO_REMEASURE_EVERY);
+    ck_assert_uint_eq(after.offloaded - before.offloaded, 2);
+    ck_assert_uint_eq(after.inline_runs - before.inline_runs, 2 * UO_REMEASURE_EVERY - 2);
+    jobs_free(jobs, 2);
+    uo_pool_free(pool);
+}
+END_TEST
+
 static int priority_set(pid_t tid, int idle, int nice)
 {
     if (idle)
@@ -2580,7 +2611,8 @@ int main(void)
     ADD(s, "batches", batch_gathers_one_kind, batch_chosen_by_cost);
     ADD(s, "cleanup", payload_cleanup_once);
     ADD(s, "coalescing", coalesce_while_queued, coalesce_never_holds_a_lone_request,
-        coalesce_flushes_before_a_long_request, inline_below_measured_cost, worker_priority);
+        coalesce_flushes_before_a_long_request, inline_below_measured_cost,
+        inline_kind_measured_again, worker_priority);
     ADD(s, "teardown", pool_free_with_blocked_callers, pool_free_with_paused_jobs,
         exit_with_requests_in_flight);
     why_not = threads_cannot_be_forbidden();
