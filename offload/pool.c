@@ -76,6 +76,7 @@ struct uo_cost {
     int batch_known;           /* batch_ns is measured */
     unsigned int updates;
     unsigned int lone;         /* lone requests sent to a batch, for PROBE_EVERY */
+    unsigned int singles;      /* choices of the single path, for PROBE_EVERY */
     uint64_t ns;               /* moving average of the run time of one request of this kind */
     uint64_t batch_ns;         /* moving average of one batch call of this kind, any size */
 };
@@ -433,8 +434,9 @@ static void cost_learn_batch(struct uo_worker *w, unsigned int kind, unsigned in
  * this worker measured to be cheaper. One batch call costs about the same for 1 or 8 requests, so
  * for RSA-2048 (a call takes four single signatures' time) a batch pays from about four requests,
  * while one P-384 lane already beats the single path. The batch cost is measured first; the
- * single cost is learnt from lone requests, and re-measured now and then so that a stale figure
- * (a busy CPU when it was taken) does not hold for ever.
+ * single cost is learnt from lone requests that succeed. Each is measured again now and then
+ * (every PROBE_EVERY choices of the other), so that a stale figure (a cold start, a busy CPU when
+ * it was taken) does not hold for ever.
  */
 static int choose_batch(struct uo_worker *w, unsigned int kind, unsigned int n)
 {
@@ -449,7 +451,8 @@ static int choose_batch(struct uo_worker *w, unsigned int kind, unsigned int n)
             return 0;
         return 1;
     }
-    return 0;
+    /* Now and then the batch too, so that one slow batch (a cold start) is not believed for ever. */
+    return ++c->singles % PROBE_EVERY == 0;
 }
 
 /*
@@ -692,7 +695,9 @@ static void run_one(struct uo_worker *w, UO_REQ *req, uint64_t hold_ns)
     flush_if_late(w, kind, 0, hold_ns, t0);
     task_enter(w);
     uo_req_execute(req);
-    cost_learn(w, kind, now_ns() - t0);
+    /* A failure (bad input) is quick and says nothing of the kind's cost: it would turn batches off. */
+    if (req->result > 0)
+        cost_learn(w, kind, now_ns() - t0);
     complete(w, req);
     atomic_store(&w->in_task, 0);
     if (hold_ns == 0)
