@@ -604,13 +604,12 @@ static int cheap(const UO_REQ *req)
     if (pool->cfg.inline_below_us == 0)
         return 0;
     pc = &pool->costs[uo_cost_slot(req->kind)];
-    seq = atomic_load_explicit(&pc->seq, memory_order_acquire);
+    seq = atomic_load(&pc->seq);
     if ((seq & 1) != 0)
         return 0;
-    kind = atomic_load_explicit(&pc->kind, memory_order_relaxed);
-    ns = atomic_load_explicit(&pc->ns, memory_order_relaxed);
-    atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&pc->seq, memory_order_relaxed) != seq || kind != req->kind + 1
+    kind = atomic_load(&pc->kind);
+    ns = atomic_load(&pc->ns);
+    if (atomic_load(&pc->seq) != seq || kind != req->kind + 1
         || ns >= (uint64_t)pool->cfg.inline_below_us * 1000ULL)
         return 0;
     return atomic_fetch_add_explicit(&pc->inlined, 1, memory_order_relaxed) % UO_REMEASURE_EVERY
