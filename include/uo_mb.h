@@ -13,6 +13,10 @@
  * is taken once per key through public APIs and kept in a UO_MB_KEY, which is reference counted,
  * immutable once made, and wiped when the last reference goes.
  *
+ * Key generation has no key to start from: its lanes name their class with a static class key
+ * (uo_mb_keygen_key), which holds no material, and the adapter hands each lane's new key pair back
+ * as an inner EVP_PKEY (lane->genkey).
+ *
  * Built without crypto_mb (make MB=no, or none found) every entry point still exists: no key is
  * batchable and uo_mb_available says why.
  */
@@ -35,6 +39,9 @@ enum uo_mb_op {
     UO_MB_OP_ECDH_DERIVE,   /* plain ECDH on P-256, P-384, P-521 (no KDF) */
     UO_MB_OP_X25519_DERIVE,
     UO_MB_OP_ED25519_SIGN,  /* pure Ed25519 (no context, no prehash) */
+    UO_MB_OP_EC_KEYGEN,     /* a key pair on P-256, P-384, P-521 (named curve, defaults) */
+    UO_MB_OP_X25519_KEYGEN,
+    UO_MB_OP_ED25519_KEYGEN,
     UO_MB_OP_COUNT
 };
 
@@ -58,7 +65,8 @@ typedef struct {
 /*
  * A key's batch material. bits names the size class (RSA modulus bits, EC field bits); a batch
  * only ever holds lanes of one op and one bits. material is the adapter's own, wiped and freed
- * with the key.
+ * with the key. A class key (keygen_class 1) only names the type and size of the keys that a
+ * key generation lane makes: it is static, has no material and is never counted or freed.
  */
 typedef struct uo_mb_key_st {
     atomic_int refs;
@@ -66,6 +74,7 @@ typedef struct uo_mb_key_st {
     unsigned int bits;
     int curve_nid;                 /* EC: NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1 */
     void *material;
+    int keygen_class;
 } UO_MB_KEY;
 
 /*
@@ -86,9 +95,13 @@ typedef struct {
                                    ECDSA: when set, inlen must be its size */
     const EVP_MD *mgf1md;       /* PSS; NULL: md */
     int saltlen;                /* PSS: bytes, or RSA_PSS_SALTLEN_DIGEST/_MAX_SIGN/_MAX */
-    OSSL_LIB_CTX *libctx;       /* for random nonces and salts, and for fetches */
+    OSSL_LIB_CTX *libctx;       /* for random nonces and salts, and for fetches; key generation:
+                                   the private key comes from its private generator and the key
+                                   pair is made in it */
     unsigned char *out;
     size_t outlen;              /* in: the capacity of out; out: the length written */
+    EVP_PKEY *genkey;           /* key generation: in NULL; out (status 1) the new key pair, which
+                                   the caller then owns; NULL whenever status is 0 */
     int status;                 /* out: 1 done; 0 not done: run it on the single path */
 } UO_MB_LANE;
 
@@ -106,7 +119,15 @@ UO_MB_KEY *uo_mb_key_new(OSSL_LIB_CTX *libctx, EVP_PKEY *pkey);
 int uo_mb_key_up_ref(UO_MB_KEY *key);
 void uo_mb_key_free(UO_MB_KEY *key);
 
-/* Whether op can be batched with this key's type. */
+/*
+ * The class key for a key generation op (UO_MB_OP_*_KEYGEN): group is the EC curve's name as
+ * OSSL_PKEY_PARAM_GROUP_NAME spells it (P-256, prime256v1, ...; ignored for X25519 and Ed25519).
+ * NULL when the op or curve has no batch, or batching is unavailable. Static: taking and dropping
+ * references to it (uo_mb_key_up_ref, uo_mb_key_free) does nothing.
+ */
+UO_MB_KEY *uo_mb_keygen_key(enum uo_mb_op op, const char *group);
+
+/* Whether op can be batched with this key's type (a key generation op: with its class key). */
 int uo_mb_key_supports(const UO_MB_KEY *key, enum uo_mb_op op);
 
 /*

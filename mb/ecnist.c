@@ -1,12 +1,15 @@
 /*
- * ecnist.c - the multi-buffer adapter for ECDSA signing and plain ECDH on P-256, P-384 and P-521.
+ * ecnist.c - the multi-buffer adapter for ECDSA signing, plain ECDH and key generation on P-256,
+ * P-384 and P-521.
  *
  * A key's private scalar is taken once, through public APIs, as the little-endian 64-bit words
  * crypto_mb reads, together with the group order for nonces. A batch turns each lane's input into
  * the integer OpenSSL 3.0 would sign (or fetches the peer's affine point), makes one crypto_mb
  * call for all lanes, and encodes each lane's result as the default provider does: a DER
- * ECDSA-Sig-Value, or the shared x coordinate padded to the field size. Any lane crypto_mb or this
- * file will not do exactly as OpenSSL does is left with status 0 for the single path.
+ * ECDSA-Sig-Value, or the shared x coordinate padded to the field size. A key generation draws
+ * each lane's private scalar as OpenSSL's EC keygen does, computes all the public points in one
+ * crypto_mb call, and imports each key pair into the lane's library context. Any lane crypto_mb
+ * or this file will not do exactly as OpenSSL does is left with status 0 for the single path.
  */
 #ifdef UO_HAVE_CRYPTO_MB
 
@@ -31,6 +34,8 @@ typedef mbx_status ecdsa_sign_fn(int8u *r[8], int8u *s[8], const int8u *const ms
 typedef mbx_status ecdh_fn(int8u *shared[8], const int64u *const priv[8],
                            const int64u *const x[8], const int64u *const y[8],
                            const int64u *const z[8], int8u *buf);
+typedef mbx_status ecpublic_fn(int64u *x[8], int64u *y[8], int64u *z[8],
+                               const int64u *const priv[8], int8u *buf);
 
 struct curve {
     const char *names[2];       /* as OSSL_PKEY_PARAM_GROUP_NAME may spell it */
@@ -40,15 +45,16 @@ struct curve {
     size_t words;               /* 64-bit words crypto_mb reads for a scalar or coordinate */
     ecdsa_sign_fn *sign;
     ecdh_fn *ecdh;
+    ecpublic_fn *pub;
 };
 
 static const struct curve curves[] = {
     { { "prime256v1", "P-256" }, NID_X9_62_prime256v1, 256, 32, 4,
-      mbx_nistp256_ecdsa_sign_mb8, mbx_nistp256_ecdh_mb8 },
+      mbx_nistp256_ecdsa_sign_mb8, mbx_nistp256_ecdh_mb8, mbx_nistp256_ecpublic_key_mb8 },
     { { "secp384r1", "P-384" }, NID_secp384r1, 384, 48, 6,
-      mbx_nistp384_ecdsa_sign_mb8, mbx_nistp384_ecdh_mb8 },
+      mbx_nistp384_ecdsa_sign_mb8, mbx_nistp384_ecdh_mb8, mbx_nistp384_ecpublic_key_mb8 },
     { { "secp521r1", "P-521" }, NID_secp521r1, 521, 66, 9,
-      mbx_nistp521_ecdsa_sign_mb8, mbx_nistp521_ecdh_mb8 },
+      mbx_nistp521_ecdsa_sign_mb8, mbx_nistp521_ecdh_mb8, mbx_nistp521_ecpublic_key_mb8 },
 };
 
 struct ec_material {
@@ -103,24 +109,37 @@ static int bn_to_words(const BIGNUM *bn, int64u *words, size_t nwords)
     return BN_bn2lebinpad(bn, (unsigned char *)words, (int)(nwords * sizeof(int64u))) >= 0;
 }
 
+static const struct curve *curve_by_name(const char *group)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+        if (OPENSSL_strcasecmp(group, curves[i].names[0]) == 0
+            || OPENSSL_strcasecmp(group, curves[i].names[1]) == 0)
+            return &curves[i];
+    return NULL;
+}
+
+unsigned int uo_mb_ec_group_bits(const char *group)
+{
+    const struct curve *c = curve_by_name(group);
+
+    return c != NULL ? c->bits : 0;
+}
+
 int uo_mb_ec_key_init(OSSL_LIB_CTX *libctx, EVP_PKEY *pkey, UO_MB_KEY *key)
 {
     struct ec_material *m;
-    const struct curve *c = NULL;
+    const struct curve *c;
     char group[64];
     BIGNUM *priv = NULL;
-    size_t i;
     int ok = 0;
 
     /* Keys with explicit parameters have no group name: they stay on the single path. */
     if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
                                         NULL))
         return 0;
-    for (i = 0; i < sizeof(curves) / sizeof(curves[0]) && c == NULL; i++)
-        if (OPENSSL_strcasecmp(group, curves[i].names[0]) == 0
-            || OPENSSL_strcasecmp(group, curves[i].names[1]) == 0)
-            c = &curves[i];
-    if (c == NULL)
+    if ((c = curve_by_name(group)) == NULL)
         return 0;
     m = OPENSSL_zalloc(sizeof(*m));
     if (m == NULL)
@@ -193,8 +212,14 @@ end:
     return ok;
 }
 
-/* A nonce k uniform in [1, n-1] (FIPS 186-5), as int64u words. */
-static int ecdsa_nonce(const struct ec_material *m, BN_CTX *bnctx, int64u *words)
+/*
+ * A secret scalar uniform in [1, n-1] (FIPS 186-5), drawn as OpenSSL's EC keygen draws a private
+ * key: from bnctx's library context's private generator. As int64u words for crypto_mb and, when
+ * native is not NULL, as the native-endian integer (c->bytes long) that OSSL_PARAM_construct_BN
+ * takes.
+ */
+static int random_scalar(const BIGNUM *order, const struct curve *c, BN_CTX *bnctx,
+                         int64u *words, unsigned char *native)
 {
     BIGNUM *k;
     int ok = 0;
@@ -204,15 +229,22 @@ static int ecdsa_nonce(const struct ec_material *m, BN_CTX *bnctx, int64u *words
     if (k == NULL)
         goto end;
     do {
-        if (!BN_priv_rand_range_ex(k, m->order, 0, bnctx))
+        if (!BN_priv_rand_range_ex(k, order, 0, bnctx))
             goto end;
     } while (BN_is_zero(k));
-    ok = bn_to_words(k, words, m->curve->words);
+    ok = bn_to_words(k, words, c->words)
+         && (native == NULL || BN_bn2nativepad(k, native, (int)c->bytes) == (int)c->bytes);
 end:
     if (k != NULL)
         BN_clear(k); /* BN_CTX_end does not wipe what it hands back */
     BN_CTX_end(bnctx);
     return ok;
+}
+
+/* A nonce k uniform in [1, n-1], as int64u words. */
+static int ecdsa_nonce(const struct ec_material *m, BN_CTX *bnctx, int64u *words)
+{
+    return random_scalar(m->order, m->curve, bnctx, words, NULL);
 }
 
 /* r, s (big-endian, bytes long) as the DER ECDSA-Sig-Value, into the lane's buffer. */
@@ -377,6 +409,109 @@ void uo_mb_ecdh_derive(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *s
             lanes[i]->status = 1;
         }
     }
+    OPENSSL_cleanse(&b, sizeof(b));
+}
+
+/* ---- key generation ------------------------------------------------------------------------ */
+
+/* crypto_mb's little-endian words as len big-endian bytes (the inverse of be_to_words). */
+static void words_to_be(const int64u *words, unsigned char *be, size_t len)
+{
+    const unsigned char *le = (const unsigned char *)words;
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        be[i] = le[len - 1 - i];
+}
+
+/* Everything secret or per lane that a key generation touches, to wipe once. */
+struct ec_keygen_batch {
+    int64u priv[UO_MB_LANES][EC_MAX_WORDS];
+    unsigned char native[UO_MB_LANES][EC_MAX_BYTES];  /* the same scalars for the import */
+    int64u x[UO_MB_LANES][EC_MAX_WORDS];
+    int64u y[UO_MB_LANES][EC_MAX_WORDS];
+    unsigned char pub[1 + 2 * EC_MAX_BYTES];
+};
+
+/*
+ * The key pair as the default provider's EC keygen makes it: the named group (so the encoding is
+ * named_curve and the point format uncompressed, the defaults), the private scalar, and the
+ * public point uncompressed (04 || x || y), which the import checks is on the curve and keeps
+ * as given: it does not recompute it from the scalar.
+ */
+static EVP_PKEY *ec_keypair(UO_MB_FROMDATA *fd, OSSL_LIB_CTX *libctx, const struct curve *c,
+                            unsigned char *native, const int64u *x, const int64u *y,
+                            unsigned char *pub)
+{
+    OSSL_PARAM params[4];
+
+    pub[0] = POINT_CONVERSION_UNCOMPRESSED;
+    words_to_be(x, pub + 1, c->bytes);
+    words_to_be(y, pub + 1 + c->bytes, c->bytes);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                 (char *)c->names[0], 0);
+    params[1] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, native, c->bytes);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, 1 + 2 * c->bytes);
+    params[3] = OSSL_PARAM_construct_end();
+    return uo_mb_keypair_new(fd, libctx, "EC", params);
+}
+
+/* A lane's private scalar; 0 when the lane is not one this batch can do. */
+static int ec_keygen_lane(const UO_MB_LANE *lane, const struct curve *c, BN_CTX **bnctx,
+                          OSSL_LIB_CTX **bnlibctx, int64u *priv, unsigned char *native)
+{
+    const BIGNUM *order;
+
+    if (lane->key == NULL || !lane->key->keygen_class || lane->key->type != UO_MB_KEY_EC
+        || lane->key->bits != c->bits || lane->genkey != NULL)
+        return 0;
+    /* Lanes normally share one library context; a new BN_CTX only when it changes. */
+    if (*bnctx == NULL || lane->libctx != *bnlibctx) {
+        BN_CTX_free(*bnctx);
+        *bnlibctx = lane->libctx;
+        if ((*bnctx = BN_CTX_new_ex(*bnlibctx)) == NULL)
+            return 0;
+    }
+    order = curve_order(lane->libctx, c);
+    return order != NULL && random_scalar(order, c, *bnctx, priv, native);
+}
+
+void uo_mb_ec_keygen(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *st)
+{
+    struct ec_keygen_batch b;
+    int64u *px[8] = { 0 }, *py[8] = { 0 };
+    const int64u *ppriv[8] = { 0 };
+    const struct curve *c = curve_by_bits(lanes[0]->key->bits);
+    BN_CTX *bnctx = NULL;
+    OSSL_LIB_CTX *bnlibctx = NULL;
+    UO_MB_FROMDATA fd = { 0 };
+    mbx_status sts;
+    unsigned int i, work = 0;
+
+    (void)st;
+    if (c == NULL)
+        return;
+    for (i = 0; i < n; i++) {
+        if (!ec_keygen_lane(lanes[i], c, &bnctx, &bnlibctx, b.priv[i], b.native[i]))
+            continue;
+        ppriv[i] = b.priv[i];
+        px[i] = b.x[i];
+        py[i] = b.y[i];
+        work++;
+    }
+    BN_CTX_free(bnctx);
+    if (work > 0) {
+        /* pubz NULL: affine x, y. Scratch buffer: unused by crypto_mb. */
+        sts = c->pub(px, py, NULL, ppriv, NULL);
+        for (i = 0; i < n; i++) {
+            if (ppriv[i] == NULL || MBX_GET_STS(sts, (int)i) != MBX_STATUS_OK)
+                continue;
+            lanes[i]->genkey = ec_keypair(&fd, lanes[i]->libctx, c, b.native[i], b.x[i], b.y[i],
+                                          b.pub);
+            lanes[i]->status = lanes[i]->genkey != NULL;
+        }
+    }
+    uo_mb_fromdata_end(&fd);
     OPENSSL_cleanse(&b, sizeof(b));
 }
 

@@ -3,18 +3,25 @@
  * are taken once through EVP_PKEY_get_raw_*_key, and a batch gathers up to eight lanes into one
  * mbx_x25519_mb8 or mbx_ed25519_sign_mb8 call. Both operations are deterministic, so a lane's
  * result is byte for byte what the default provider returns; a lane the default provider would
- * refuse (a low-order X25519 peer) is left for the single path, which raises that refusal.
+ * refuse (a low-order X25519 peer) is left for the single path, which raises that refusal. Key
+ * generation draws each lane's 32 private bytes as the default provider does, computes the public
+ * keys in one mbx_x25519_public_key_mb8 or mbx_ed25519_public_key_mb8 call, and imports each
+ * pair, both halves given, into the lane's library context.
  *
  * crypto_mb neither reads nor writes through a lane whose pointers are NULL (its SIMD lane runs on
- * zeros and is flagged MBX_STATUS_NULL_PARAM_ERR), so unused and refused lanes are simply NULL. Results land in local buffers and reach lane->out only when the lane is
- * done, so a failed lane leaves its output as it was, and in and out may overlap.
+ * zeros and is flagged MBX_STATUS_NULL_PARAM_ERR), so unused and refused lanes are simply NULL.
+ * Results land in local buffers and reach lane->out only when the lane is done, so a failed lane
+ * leaves its output as it was, and in and out may overlap.
  */
 #ifdef UO_HAVE_CRYPTO_MB
 
 #include <limits.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
 
 #include "mb_local.h"
 
@@ -200,6 +207,101 @@ void uo_mb_ed25519_sign(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *
         lanes[i]->status = 1;
     }
     (void)st; /* no check to fail: signatures are not verified here */
+}
+
+/* ---- key generation (both types) ---------------------------------------------------------- */
+
+struct ecx_keygen_batch {
+    unsigned char priv[UO_MB_LANES][ECX_KEYLEN];
+    unsigned char pub[UO_MB_LANES][ECX_KEYLEN];
+};
+
+/*
+ * A lane's private key, as the default provider's ecx_gen draws it: 32 bytes from the library
+ * context's private generator. An X25519 key is stored clamped (RFC 7748's decoding, which the
+ * default provider applies before storing it), so that the key exports the same bytes.
+ */
+static int ecx_keygen_lane(const UO_MB_LANE *l, enum uo_mb_keytype type, unsigned char *priv)
+{
+    if (l->key == NULL || !l->key->keygen_class || l->key->type != type || l->genkey != NULL
+        || RAND_priv_bytes_ex(l->libctx, priv, ECX_KEYLEN, 0) <= 0)
+        return 0;
+    if (type == UO_MB_KEY_X25519) {
+        priv[0] &= 248;
+        priv[ECX_KEYLEN - 1] &= 127;
+        priv[ECX_KEYLEN - 1] |= 64;
+    }
+    return 1;
+}
+
+/*
+ * Imports each computed lane's pair. The default provider's import keeps a given public key as
+ * it is (it derives one only when none is given), so the batch's work is not done twice.
+ */
+static void ecx_keygen_scatter(UO_MB_LANE *const lanes[], unsigned int n, mbx_status sts,
+                               const int8u *const pa_priv[], struct ecx_keygen_batch *b,
+                               const char *name)
+{
+    UO_MB_FROMDATA fd = { 0 };
+    OSSL_PARAM params[3];
+    unsigned int i;
+
+    for (i = 0; i < n; i++) {
+        if (pa_priv[i] == NULL || MBX_GET_STS(sts, (int)i) != MBX_STATUS_OK)
+            continue;
+        params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, b->priv[i],
+                                                      ECX_KEYLEN);
+        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, b->pub[i],
+                                                      ECX_KEYLEN);
+        params[2] = OSSL_PARAM_construct_end();
+        lanes[i]->genkey = uo_mb_keypair_new(&fd, lanes[i]->libctx, name, params);
+        lanes[i]->status = lanes[i]->genkey != NULL;
+    }
+    uo_mb_fromdata_end(&fd);
+}
+
+void uo_mb_x25519_keygen(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *st)
+{
+    struct ecx_keygen_batch b;
+    int8u *pa_pub[UO_MB_LANES] = { NULL };
+    const int8u *pa_priv[UO_MB_LANES] = { NULL };
+    unsigned int i, any = 0;
+
+    (void)st;
+    for (i = 0; i < n; i++) {
+        if (!ecx_keygen_lane(lanes[i], UO_MB_KEY_X25519, b.priv[i]))
+            continue;
+        pa_priv[i] = b.priv[i];
+        pa_pub[i] = b.pub[i];
+        any = 1;
+    }
+    if (any)
+        ecx_keygen_scatter(lanes, n, mbx_x25519_public_key_mb8(pa_pub, pa_priv), pa_priv, &b,
+                           "X25519");
+    OPENSSL_cleanse(&b, sizeof(b));
+}
+
+void uo_mb_ed25519_keygen(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *st)
+{
+    struct ecx_keygen_batch b;
+    ed25519_public_key *pa_pub[UO_MB_LANES] = { NULL };
+    const ed25519_private_key *pa_priv[UO_MB_LANES] = { NULL };
+    const int8u *pa_done[UO_MB_LANES] = { NULL };
+    unsigned int i, any = 0;
+
+    (void)st;
+    for (i = 0; i < n; i++) {
+        if (!ecx_keygen_lane(lanes[i], UO_MB_KEY_ED25519, b.priv[i]))
+            continue;
+        pa_priv[i] = (const ed25519_private_key *)b.priv[i];
+        pa_pub[i] = (ed25519_public_key *)b.pub[i];
+        pa_done[i] = b.priv[i];
+        any = 1;
+    }
+    if (any)
+        ecx_keygen_scatter(lanes, n, mbx_ed25519_public_key_mb8(pa_pub, pa_priv), pa_done, &b,
+                           "ED25519");
+    OPENSSL_cleanse(&b, sizeof(b));
 }
 
 #endif /* UO_HAVE_CRYPTO_MB */

@@ -1,7 +1,7 @@
 /*
  * mb.c - the multi-buffer layer's front: whether batching can run here, the table that maps a
- * key type and an operation to its adapter, per-key material, and the batch entry point that
- * counts what the adapters did.
+ * key type and an operation to its adapter, per-key material, the class keys of key generation,
+ * and the batch entry point that counts what the adapters did.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/obj_mac.h>
 
 #include "mb_local.h"
 
@@ -28,17 +29,34 @@ static const struct keytype_ops keytypes[UO_MB_KEY_COUNT] = {
 };
 
 struct adapter {
-    const char *name;
+    const char *name;          /* after the key size (rsa2048-sign), or whole (x25519-derive) */
     enum uo_mb_keytype keytype;
     uo_mb_batch_fn *batch;
+    int keygen;                /* lanes carry a class key, not a key's material */
 };
 
 static const struct adapter adapters[UO_MB_OP_COUNT] = {
-    [UO_MB_OP_RSA_SIGN] = { "sign", UO_MB_KEY_RSA, uo_mb_rsa_sign },
-    [UO_MB_OP_ECDSA_SIGN] = { "ecdsa", UO_MB_KEY_EC, uo_mb_ecdsa_sign },
-    [UO_MB_OP_ECDH_DERIVE] = { "ecdh", UO_MB_KEY_EC, uo_mb_ecdh_derive },
-    [UO_MB_OP_X25519_DERIVE] = { "derive", UO_MB_KEY_X25519, uo_mb_x25519_derive },
-    [UO_MB_OP_ED25519_SIGN] = { "sign", UO_MB_KEY_ED25519, uo_mb_ed25519_sign },
+    [UO_MB_OP_RSA_SIGN] = { "sign", UO_MB_KEY_RSA, uo_mb_rsa_sign, 0 },
+    [UO_MB_OP_ECDSA_SIGN] = { "ecdsa", UO_MB_KEY_EC, uo_mb_ecdsa_sign, 0 },
+    [UO_MB_OP_ECDH_DERIVE] = { "ecdh", UO_MB_KEY_EC, uo_mb_ecdh_derive, 0 },
+    [UO_MB_OP_X25519_DERIVE] = { "x25519-derive", UO_MB_KEY_X25519, uo_mb_x25519_derive, 0 },
+    [UO_MB_OP_ED25519_SIGN] = { "ed25519-sign", UO_MB_KEY_ED25519, uo_mb_ed25519_sign, 0 },
+    [UO_MB_OP_EC_KEYGEN] = { "keygen", UO_MB_KEY_EC, uo_mb_ec_keygen, 1 },
+    [UO_MB_OP_X25519_KEYGEN] = { "x25519-keygen", UO_MB_KEY_X25519, uo_mb_x25519_keygen, 1 },
+    [UO_MB_OP_ED25519_KEYGEN] = { "ed25519-keygen", UO_MB_KEY_ED25519, uo_mb_ed25519_keygen, 1 },
+};
+
+/*
+ * The class keys of key generation: what uo_mb_class and the adapters read (type, bits, curve),
+ * with the bits a key of that kind reports (EVP_PKEY_get_bits), so that the classes read like
+ * those of the keys' own operations. Never written after initialisation, so shared by all threads.
+ */
+static UO_MB_KEY class_keys[] = {
+    { .type = UO_MB_KEY_EC, .bits = 256, .curve_nid = NID_X9_62_prime256v1, .keygen_class = 1 },
+    { .type = UO_MB_KEY_EC, .bits = 384, .curve_nid = NID_secp384r1, .keygen_class = 1 },
+    { .type = UO_MB_KEY_EC, .bits = 521, .curve_nid = NID_secp521r1, .keygen_class = 1 },
+    { .type = UO_MB_KEY_X25519, .bits = 253, .keygen_class = 1 },
+    { .type = UO_MB_KEY_ED25519, .bits = 256, .keygen_class = 1 },
 };
 
 int uo_mb_available(const char **why)
@@ -86,22 +104,42 @@ UO_MB_KEY *uo_mb_key_new(OSSL_LIB_CTX *libctx, EVP_PKEY *pkey)
 
 int uo_mb_key_up_ref(UO_MB_KEY *key)
 {
-    atomic_fetch_add_explicit(&key->refs, 1, memory_order_relaxed);
+    if (!key->keygen_class)
+        atomic_fetch_add_explicit(&key->refs, 1, memory_order_relaxed);
     return 1;
 }
 
 void uo_mb_key_free(UO_MB_KEY *key)
 {
-    if (key == NULL || atomic_fetch_sub_explicit(&key->refs, 1, memory_order_acq_rel) != 1)
+    if (key == NULL || key->keygen_class
+        || atomic_fetch_sub_explicit(&key->refs, 1, memory_order_acq_rel) != 1)
         return;
     keytypes[key->type].clear(key);
     OPENSSL_clear_free(key, sizeof(*key));
 }
 
+UO_MB_KEY *uo_mb_keygen_key(enum uo_mb_op op, const char *group)
+{
+    enum uo_mb_keytype type;
+    unsigned int bits = 0;
+    size_t i;
+
+    if (op <= UO_MB_OP_NONE || op >= UO_MB_OP_COUNT || !adapters[op].keygen
+        || !uo_mb_available(NULL))
+        return NULL;
+    type = adapters[op].keytype;
+    if (type == UO_MB_KEY_EC && (group == NULL || (bits = uo_mb_ec_group_bits(group)) == 0))
+        return NULL;
+    for (i = 0; i < sizeof(class_keys) / sizeof(class_keys[0]); i++)
+        if (class_keys[i].type == type && (type != UO_MB_KEY_EC || class_keys[i].bits == bits))
+            return &class_keys[i];
+    return NULL;
+}
+
 int uo_mb_key_supports(const UO_MB_KEY *key, enum uo_mb_op op)
 {
     return key != NULL && op > UO_MB_OP_NONE && op < UO_MB_OP_COUNT
-           && adapters[op].keytype == key->type;
+           && adapters[op].keytype == key->type && adapters[op].keygen == key->keygen_class;
 }
 
 unsigned int uo_mb_class(enum uo_mb_op op, const UO_MB_KEY *key)
@@ -123,7 +161,7 @@ const char *uo_mb_class_name(unsigned int cls)
     /* For the debug log only: a few fixed names per op, built once each. */
     slot = bits == 256 ? 0 : bits == 384 ? 1 : bits == 521 ? 2 : 3;
     if (adapters[op].keytype == UO_MB_KEY_X25519 || adapters[op].keytype == UO_MB_KEY_ED25519)
-        return adapters[op].keytype == UO_MB_KEY_X25519 ? "x25519-derive" : "ed25519-sign";
+        return adapters[op].name; /* one size only */
     if (names[op][slot][0] == '\0')
         snprintf(names[op][slot], sizeof(names[op][slot]), "%s%u-%s",
                  families[adapters[op].keytype], bits, adapters[op].name);
@@ -183,6 +221,35 @@ void uo_mb_batch(UO_MB_LANE *const lanes[], unsigned int n, UO_MB_STATS *st)
     }
 }
 
+EVP_PKEY *uo_mb_keypair_new(UO_MB_FROMDATA *fd, OSSL_LIB_CTX *libctx, const char *type,
+                            OSSL_PARAM params[])
+{
+    EVP_PKEY *pkey = NULL;
+
+    if (fd->ctx == NULL || fd->libctx != libctx) {
+        EVP_PKEY_CTX_free(fd->ctx);
+        fd->libctx = libctx;
+        fd->ctx = EVP_PKEY_CTX_new_from_name(libctx, type, NULL);
+        if (fd->ctx != NULL && EVP_PKEY_fromdata_init(fd->ctx) <= 0) {
+            EVP_PKEY_CTX_free(fd->ctx);
+            fd->ctx = NULL;
+        }
+        if (fd->ctx == NULL)
+            return NULL;
+    }
+    /* EVP_PKEY_KEYPAIR: the group (EC) and both halves, as the default keygen's key holds them. */
+    if (EVP_PKEY_fromdata(fd->ctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0)
+        return NULL;
+    return pkey;
+}
+
+void uo_mb_fromdata_end(UO_MB_FROMDATA *fd)
+{
+    EVP_PKEY_CTX_free(fd->ctx);
+    fd->ctx = NULL;
+    fd->libctx = NULL;
+}
+
 int uo_mb_test_fault(void)
 {
     static atomic_int fault = -1;
@@ -217,6 +284,11 @@ int uo_mb_key_up_ref(UO_MB_KEY *key)
 
 void uo_mb_key_free(UO_MB_KEY *key)
 {
+}
+
+UO_MB_KEY *uo_mb_keygen_key(enum uo_mb_op op, const char *group)
+{
+    return NULL;
 }
 
 int uo_mb_key_supports(const UO_MB_KEY *key, enum uo_mb_op op)

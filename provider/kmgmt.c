@@ -21,6 +21,14 @@ typedef struct {
     EVP_PKEY_CTX *pctx;   /* inner keygen or paramgen context */
     int selection;
     EVP_PKEY *tmpl;       /* inner template key (domain parameters), referenced */
+    /*
+     * What the inner context was told, as far as a batch must know: the last group name given,
+     * and whether anything else was (a parameter or a template), which the batch, making its key
+     * from the group alone, would not reproduce.
+     */
+    char group[64];
+    int mb_off;
+    UO_MB_LANE mb;        /* the lane template of the last key generation that could batch */
 } UO_GEN_CTX;
 
 UO_KEY *uo_key_new(UO_PROVCTX *pc, const UO_KEYTYPE *type)
@@ -458,13 +466,34 @@ err:
     return NULL;
 }
 
+/*
+ * Notes what the inner context accepted. Only the group name is understood; any other parameter
+ * (point format, encoding, cofactor mode, explicit curve, group check, properties, a DHKEM seed,
+ * or one of a later OpenSSL) could make the default provider's key differ from the batch's.
+ */
+static void gen_note_params(UO_GEN_CTX *g, const OSSL_PARAM params[])
+{
+    const OSSL_PARAM *p;
+    char *group = g->group;
+
+    for (p = params; p->key != NULL; p++) {
+        if (strcmp(p->key, OSSL_PKEY_PARAM_GROUP_NAME) != 0)
+            g->mb_off = 1;
+        else if (!OSSL_PARAM_get_utf8_string(p, &group, sizeof(g->group)))
+            g->mb_off = 1; /* a name too long for us is no name of ours */
+    }
+}
+
 int uo_kmgmt_gen_set_params(void *genctx, const OSSL_PARAM params[])
 {
     UO_GEN_CTX *g = genctx;
 
     if (params == NULL || params->key == NULL)
         return 1;
-    return EVP_PKEY_CTX_set_params(g->pctx, params) > 0;
+    if (EVP_PKEY_CTX_set_params(g->pctx, params) <= 0)
+        return 0;
+    gen_note_params(g, params);
+    return 1;
 }
 
 const OSSL_PARAM *uo_kmgmt_gen_settable_params(void *genctx, void *provctx)
@@ -498,7 +527,43 @@ int uo_kmgmt_gen_set_template(void *genctx, void *templ)
     }
     EVP_PKEY_CTX_free(g->pctx);
     g->pctx = pctx;
+    g->mb_off = 1; /* the template may carry more than a group name */
     return 1;
+}
+
+/*
+ * The lane template when this key generation can go to a batch: a key pair (a parameter
+ * generation makes no key), batching on, a family and group the mb layer generates, and nothing
+ * set that the batch would not reproduce. Else NULL.
+ */
+static const UO_MB_LANE *gen_mb(UO_GEN_CTX *g)
+{
+    enum uo_mb_op op;
+    UO_MB_KEY *cls;
+
+    if (!g->pc->multibuffer || g->mb_off
+        || (g->selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0)
+        return NULL;
+    switch (g->type->family) {
+    case UO_FAM_EC:
+        op = UO_MB_OP_EC_KEYGEN;
+        break;
+    case UO_FAM_X25519:
+        op = UO_MB_OP_X25519_KEYGEN;
+        break;
+    case UO_FAM_ED25519:
+        op = UO_MB_OP_ED25519_KEYGEN;
+        break;
+    default:
+        return NULL;
+    }
+    if ((cls = uo_mb_keygen_key(op, g->group)) == NULL)
+        return NULL;
+    memset(&g->mb, 0, sizeof(g->mb));
+    g->mb.op = op;
+    g->mb.key = cls;
+    g->mb.libctx = g->pc->libctx;
+    return &g->mb;
 }
 
 void *uo_kmgmt_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
@@ -513,6 +578,7 @@ void *uo_kmgmt_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     op.iop = UO_IOP_KEYGEN;
     op.pctx = g->pctx;
     op.family = (unsigned int)g->type->family + 1;
+    op.mb = gen_mb(g);
     /*
      * Only key pairs are worth a worker: libssl makes the empty key that receives a peer's key share
      * by parameter generation, which costs next to nothing and would pay two wake-ups.
