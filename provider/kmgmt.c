@@ -29,6 +29,8 @@ typedef struct {
     char group[64];
     int mb_off;
     UO_MB_LANE mb;        /* the lane template of the last key generation that could batch */
+    OSSL_CALLBACK *cb;    /* the caller's progress callback (0 from it aborts), and its arg */
+    void *cbarg;
 } UO_GEN_CTX;
 
 UO_KEY *uo_key_new(UO_PROVCTX *pc, const UO_KEYTYPE *type)
@@ -566,6 +568,27 @@ static const UO_MB_LANE *gen_mb(UO_GEN_CTX *g)
     return &g->mb;
 }
 
+/*
+ * The inner generation's progress, passed on to the caller's callback as the default provider
+ * reports it (potential and iteration), so that a long RSA generation can be aborted as it can
+ * there: a 0 from the caller stops the inner generation. It runs on the worker while the caller
+ * waits for the key (blocked, or its job paused), as the default provider's runs on the caller's
+ * thread while the caller waits.
+ */
+static int gen_progress(EVP_PKEY_CTX *ictx)
+{
+    UO_GEN_CTX *g = EVP_PKEY_CTX_get_app_data(ictx);
+    int potential = EVP_PKEY_CTX_get_keygen_info(ictx, 0);
+    int iteration = EVP_PKEY_CTX_get_keygen_info(ictx, 1);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_int(OSSL_GEN_PARAM_POTENTIAL, &potential),
+        OSSL_PARAM_int(OSSL_GEN_PARAM_ITERATION, &iteration),
+        OSSL_PARAM_END
+    };
+
+    return g == NULL || g->cb == NULL || g->cb(params, g->cbarg);
+}
+
 void *uo_kmgmt_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 {
     UO_GEN_CTX *g = genctx;
@@ -574,11 +597,16 @@ void *uo_kmgmt_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 
     if (g == NULL)
         return NULL;
+    g->cb = cb;
+    g->cbarg = cbarg;
+    EVP_PKEY_CTX_set_app_data(g->pctx, g);
+    EVP_PKEY_CTX_set_cb(g->pctx, cb != NULL ? gen_progress : NULL);
     memset(&op, 0, sizeof(op));
     op.iop = UO_IOP_KEYGEN;
     op.pctx = g->pctx;
     op.family = (unsigned int)g->type->family + 1;
-    op.mb = gen_mb(g);
+    /* A batch makes its keys in one call and has no progress to report: with a callback, single. */
+    op.mb = cb == NULL ? gen_mb(g) : NULL;
     /*
      * Only key pairs are worth a worker: libssl makes the empty key that receives a peer's key share
      * by parameter generation, which costs next to nothing and would pay two wake-ups.

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/provider.h>
 #include <openssl/rsa.h>
@@ -144,6 +145,63 @@ static int keygen_rsa(void *arg)
  * shows no key size for either: X25519 key generation measured cheap must not send RSA key
  * generation, which nothing has measured yet, inline.
  */
+/* Progress calls seen, and after how many the callback says stop (0: never). */
+static int progress_calls, progress_stop_after;
+
+static int progress(EVP_PKEY_CTX *ctx)
+{
+    (void)ctx;
+    progress_calls++;
+    return progress_stop_after == 0 || progress_calls < progress_stop_after;
+}
+
+/* RSA-2048 generation with a progress callback in lib; 1 if a key came out. */
+static int keygen_with_progress(OSSL_LIB_CTX *lib, int stop_after)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(lib, "RSA", NULL);
+    EVP_PKEY *pkey = NULL;
+    int ok;
+
+    ck_assert_ptr_nonnull(ctx);
+    ck_assert_int_eq(EVP_PKEY_keygen_init(ctx), 1);
+    ck_assert_int_eq(EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048), 1);
+    EVP_PKEY_CTX_set_cb(ctx, progress);
+    progress_calls = 0;
+    progress_stop_after = stop_after;
+    ok = EVP_PKEY_generate(ctx, &pkey) > 0 && pkey != NULL;
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
+/*
+ * Issue 12: the caller's key-generation callback reaches the inner generation, on a worker too:
+ * it sees progress, and a 0 from it aborts a long RSA generation, as with the default provider.
+ */
+START_TEST(keygen_progress_and_abort)
+{
+    OSSL_LIB_CTX *ref = uot_default_libctx_new();
+
+    libctx = uot_libctx_new("sync_mode = offload\n");
+    ck_assert_ptr_nonnull(libctx);
+    ck_assert_ptr_nonnull(ref);
+    ck_assert_int_eq(keygen_with_progress(ref, 0), 1);
+    ck_assert_int_gt(progress_calls, 0);
+    /* OpenSSL itself may call a few more times before it stops: the count is not the point. */
+    ck_assert_int_eq(keygen_with_progress(ref, 3), 0);
+    ck_assert_int_ge(progress_calls, 3);
+
+    ck_assert_int_eq(keygen_with_progress(libctx, 0), 1);
+    ck_assert_int_gt(progress_calls, 0);
+    ck_assert_uint_ge(uot_counter(libctx, "uringprov-offloaded"), 1);
+    ck_assert_int_eq(keygen_with_progress(libctx, 3), 0);
+    ck_assert_int_ge(progress_calls, 3);
+    OSSL_LIB_CTX_free(ref);
+    OSSL_LIB_CTX_free(libctx);
+}
+END_TEST
+
 START_TEST(inline_below_keygen_kinds)
 {
     UOT_JOB_STATS st;
@@ -172,6 +230,7 @@ int main(void)
     tcase_add_test(tc, config_values);
     tcase_add_test(tc, inline_below_measured);
     tcase_add_test(tc, inline_below_keygen_kinds);
+    tcase_add_test(tc, keygen_progress_and_abort);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
