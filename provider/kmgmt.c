@@ -605,8 +605,12 @@ void *uo_kmgmt_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     op.iop = UO_IOP_KEYGEN;
     op.pctx = g->pctx;
     op.family = (unsigned int)g->type->family + 1;
-    /* A batch makes its keys in one call and has no progress to report: with a callback, single. */
-    op.mb = cb == NULL ? gen_mb(g) : NULL;
+    /*
+     * The core passes a callback to every generation, whether or not the application set one.
+     * Batches make EC, X25519 and Ed25519 keys, whose generation in the default provider reports
+     * no progress either; RSA, which does, never batches.
+     */
+    op.mb = gen_mb(g);
     /*
      * Only key pairs are worth a worker: libssl makes the empty key that receives a peer's key share
      * by parameter generation, which costs next to nothing and would pay two wake-ups.
