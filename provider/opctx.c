@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
 
@@ -263,11 +264,39 @@ const UO_MB_LANE *uo_opctx_mb(UO_OPCTX *ctx, enum uo_mb_op op)
     return ctx->mb_state == UO_MB_YES ? &ctx->mb : NULL;
 }
 
+/*
+ * OpenSSL 3.0's default provider takes a zero-length digest ("NULL") as the MGF1 digest of OAEP,
+ * and then loops for ever in PKCS1_MGF1 on every encryption or decryption (found by
+ * fuzz_asym_cipher; PSS refuses it). A worker stuck for good, and a caller waiting for it for good,
+ * are worse than a refusal: refuse a MGF1 digest with no output size here, with a clear error.
+ */
+static int mgf1_digest_ok(UO_OPCTX *ctx, const OSSL_PARAM params[])
+{
+    const OSSL_PARAM *p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST);
+    const char *name = NULL;
+    EVP_MD *md;
+    int size;
+
+    if (p == NULL || !OSSL_PARAM_get_utf8_string_ptr(p, &name) || name == NULL)
+        return 1; /* not ours to judge: the inner context refuses what is malformed */
+    ERR_set_mark();
+    md = EVP_MD_fetch(ctx->pc->libctx, name, NULL);
+    ERR_pop_to_mark();
+    size = md != NULL ? EVP_MD_get_size(md) : 1;
+    EVP_MD_free(md);
+    if (size > 0)
+        return 1;
+    UO_RAISE_DATA(ctx->pc, UO_R_BAD_PARAMETER, "MGF1 digest %s has no output size", name);
+    return 0;
+}
+
 int uo_opctx_init(UO_OPCTX *ctx, UO_KEY *key, int operation, const OSSL_PARAM params[])
 {
     int ok;
 
     if (ctx == NULL || !opctx_set_key(ctx, key))
+        return 0;
+    if (params != NULL && !mgf1_digest_ok(ctx, params))
         return 0;
     opctx_reset(ctx);
     ctx->pctx = EVP_PKEY_CTX_new_from_pkey(ctx->pc->libctx, ctx->pkey, NULL);
@@ -374,6 +403,8 @@ int uo_opctx_set_params(UO_OPCTX *ctx, const OSSL_PARAM params[])
         UO_RAISE(ctx != NULL ? ctx->pc : NULL, UO_R_OPERATION_NOT_INITIALIZED);
         return 0;
     }
+    if (!mgf1_digest_ok(ctx, params))
+        return 0;
     ctx->mb_state = UO_MB_UNKNOWN;
     if (EVP_PKEY_CTX_set_params(ctx->pctx, params) > 0)
         return 1;
