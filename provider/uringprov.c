@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/opensslv.h>
 #include <openssl/provider.h>
 
 #include "uringprov.h"
@@ -72,6 +73,30 @@ typedef struct {
     char inline_below_us[32];
     char multibuffer[16];
 } UO_CONF;
+
+/*
+ * A module built against one major version of OpenSSL, loaded by another (a 3.x module in an
+ * OpenSSL 4.0 process), pulls the other libcrypto into the process: its ASYNC calls and its inner
+ * library context then live in a library the application does not use, and nothing is offloaded.
+ * Refuse to load instead, and say why. Returns 1 when the core is ours.
+ */
+static int core_version_ok(const OSSL_CORE_HANDLE *handle)
+{
+    char *version = NULL;
+    OSSL_PARAM p[] = { OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_CORE_VERSION, &version, 0),
+                       OSSL_PARAM_END };
+    long major;
+
+    if (c_get_params == NULL || !c_get_params(handle, p) || version == NULL)
+        return 1; /* a core that does not say: nothing to compare */
+    major = strtol(version, NULL, 10);
+    if (major == OPENSSL_VERSION_MAJOR)
+        return 1;
+    UO_LOG(1, "init failed: this module was built for OpenSSL %d.%d and the process runs OpenSSL "
+           "%s; it would bring a second libcrypto into the process. Build uringprov against "
+           "OpenSSL %s", OPENSSL_VERSION_MAJOR, OPENSSL_VERSION_MINOR, version, version);
+    return 0;
+}
 
 static int conf_read(const OSSL_CORE_HANDLE *handle, UO_CONF *c)
 {
@@ -511,6 +536,8 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
             break;
         }
     }
+    if (!core_version_ok(handle))
+        return 0;
     if (!conf_read(handle, &conf)) {
         UO_LOG(1, "init failed: cannot read the configuration through the core");
         return 0;
