@@ -20,6 +20,27 @@ ifeq ($(origin CC),default)
 CC := cc
 endif
 
+# Another OpenSSL (the version matrix): make OPENSSL_PREFIX=DIR BUILD=build-35 all|check builds
+# against the OpenSSL installed in DIR (tools/openssl.sh): libcrypto and libssl from its pkg-config
+# files (liburing and check still from the system's), an rpath to DIR/lib in the module and the test
+# binaries, and DIR/bin first in PATH (its openssl) and DIR/lib in LD_LIBRARY_PATH (evp_test, and
+# 3.x: the system's servers and curl then run on DIR's libssl.so.3) for the recipes; the fuzz build
+# gets a directory of its own too. $(shell) does not see exported variables before make 4.4, hence
+# the env in PKG_CONFIG.
+OPENSSL_PREFIX ?=
+ifneq ($(OPENSSL_PREFIX),)
+ifeq ($(BUILD),build)
+$(error OPENSSL_PREFIX needs a build directory of its own, such as BUILD=build-35)
+endif
+export PKG_CONFIG_PATH := $(OPENSSL_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+override PKG_CONFIG    := env PKG_CONFIG_PATH=$(PKG_CONFIG_PATH) $(PKG_CONFIG)
+LDFLAGS                += -Wl,-rpath,$(OPENSSL_PREFIX)/lib
+export PATH            := $(OPENSSL_PREFIX)/bin:$(PATH)
+export LD_LIBRARY_PATH := $(OPENSSL_PREFIX)/lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
+export OPENSSL_PREFIX
+export FUZZ_BUILD      ?= $(BUILD)-fuzz
+endif
+
 OPENSSL_MODULESDIR := $(shell $(PKG_CONFIG) --variable=modulesdir libcrypto 2>/dev/null)
 # modulesdir is absolute (/usr/lib/<triplet>/ossl-modules); PREFIX moves it only when it is not /usr.
 ifeq ($(PREFIX),/usr)
