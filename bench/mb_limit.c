@@ -71,7 +71,8 @@ static void *run(void *arg)
     struct job *j = arg;
     UO_MB_KEY *mk = uo_mb_key_new(libctx, j->key);
     UO_MB_LANE lanes[UO_MB_LANES], *lp[UO_MB_LANES];
-    unsigned char in[64], out[UO_MB_LANES][1024];
+    unsigned char in[2 * 66], out[UO_MB_LANES][1024];
+    size_t inlen = j->a->inlen;
     UO_MB_STATS st;
     unsigned int i;
 
@@ -79,13 +80,16 @@ static void *run(void *arg)
     memset(in, 0x5c, sizeof(in));
     if (mk == NULL)
         return NULL;
+    /* A derive takes the peer as the provider hands it over: encoded once per peer. */
+    if (j->peer != NULL && !uo_mb_peer_encode(j->a->op, j->peer, in, sizeof(in), &inlen))
+        return NULL;
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         for (i = 0; i < UO_MB_LANES; i++) {
             memset(&lanes[i], 0, sizeof(lanes[i]));
             lanes[i].op = j->a->op;
             lanes[i].key = mk;
             lanes[i].in = in;
-            lanes[i].inlen = j->a->inlen;
+            lanes[i].inlen = inlen;
             lanes[i].peer = j->peer;
             lanes[i].rsa_pad = RSA_PKCS1_PADDING;
             lanes[i].libctx = libctx;
