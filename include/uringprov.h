@@ -179,6 +179,9 @@ typedef struct uo_opctx_st {
     EVP_PKEY *peer;              /* key exchange: inner peer key, referenced */
     UO_MB_KEY *mbkey;            /* the key's batch material, referenced; NULL: never batched */
     int mb_state;                /* UO_MB_UNKNOWN until the parameters are next looked at */
+    int params_given;            /* parameters were set since the last init: an Ed25519 context
+                                    may then be Ed25519ctx or Ed25519ph, which the inner context
+                                    does not report back */
     UO_MB_LANE mb;               /* the lane template, valid when mb_state is UO_MB_YES */
     EVP_MD *mb_md, *mb_mgf1md;   /* fetched from the inner library context, for the lane */
     EVP_MD_CTX *mb_hash;         /* digest sign with batch material: the message's own digest,

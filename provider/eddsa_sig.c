@@ -8,6 +8,7 @@
 #define UO_EDDSA_SIGNATURE(alg, fam)                                                            \
     UO_DECL(signature, alg##_sig, newctx);                                                      \
     UO_DECL(signature, alg##_sig, gettable_ctx_params);                                         \
+    UO_DECL(signature, alg##_sig, settable_ctx_params);                                         \
     static void *alg##_sig_newctx(void *provctx, const char *propq)                             \
     {                                                                                           \
         return uo_opctx_new(provctx, fam);                                                      \
@@ -15,6 +16,10 @@
     static const OSSL_PARAM *alg##_sig_gettable_ctx_params(void *vctx, void *provctx)           \
     {                                                                                           \
         return uo_sig_gettable(provctx, fam);                                                   \
+    }                                                                                           \
+    static const OSSL_PARAM *alg##_sig_settable_ctx_params(void *vctx, void *provctx)           \
+    {                                                                                           \
+        return uo_sig_settable(provctx, fam);                                                   \
     }                                                                                           \
     const OSSL_DISPATCH uo_##alg##_signature_functions[] = {                                    \
         { OSSL_FUNC_SIGNATURE_NEWCTX, (void (*)(void))alg##_sig_newctx },                       \
@@ -27,6 +32,9 @@
         { OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, (void (*)(void))uo_sig_get_ctx_params },          \
         { OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS,                                              \
           (void (*)(void))alg##_sig_gettable_ctx_params },                                      \
+        { OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, (void (*)(void))uo_sig_set_ctx_params },          \
+        { OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS,                                              \
+          (void (*)(void))alg##_sig_settable_ctx_params },                                      \
         { 0, NULL }                                                                             \
     }
 

@@ -5,7 +5,6 @@
  * provider does.
  */
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/core_names.h>
@@ -40,6 +39,7 @@ static void opctx_reset(UO_OPCTX *ctx)
     ctx->peer = NULL;
     ctx->operation = 0;
     ctx->mb_state = UO_MB_UNKNOWN;
+    ctx->params_given = 0;
     EVP_MD_CTX_free(ctx->mb_hash);
     ctx->mb_hash = NULL;
     ctx->mb_peer_len = 0;
@@ -65,6 +65,7 @@ UO_OPCTX *uo_opctx_dup(const UO_OPCTX *src)
         return NULL;
     dst->operation = src->operation;
     dst->max_size = src->max_size;
+    dst->params_given = src->params_given;
     if (src->pkey != NULL && EVP_PKEY_up_ref(src->pkey))
         dst->pkey = src->pkey;
     if (src->peer != NULL && EVP_PKEY_up_ref(src->peer)) {
@@ -204,16 +205,14 @@ static int opctx_mb_template(UO_OPCTX *ctx, enum uo_mb_op op)
     case UO_MB_OP_X25519_DERIVE:
         ok = 1;
         break;
-    case UO_MB_OP_ED25519_SIGN: {
-        char instance[32] = "";
-        OSSL_PARAM p[] = { OSSL_PARAM_utf8_string("instance", instance, sizeof(instance)),
-                           OSSL_PARAM_END };
-
-        /* 3.2 and later: Ed25519ctx and Ed25519ph are the single path's. */
-        ok = !(EVP_PKEY_CTX_get_params(ctx->pctx, p) > 0 && OSSL_PARAM_modified(p)
-               && strcasecmp(instance, "Ed25519") != 0);
+    case UO_MB_OP_ED25519_SIGN:
+        /*
+         * 3.2 and later: an "instance" or "context-string" makes Ed25519ctx or Ed25519ph, which
+         * the single path signs. The default provider does not report the instance back, so a
+         * context given any parameter since its init stays single.
+         */
+        ok = !ctx->params_given;
         break;
-    }
     default:
         break;
     }
@@ -329,6 +328,7 @@ int uo_opctx_init(UO_OPCTX *ctx, UO_KEY *key, int operation, const OSSL_PARAM pa
         return 0;
     }
     ctx->operation = operation;
+    ctx->params_given = params != NULL && params->key != NULL;
     opctx_set_mbkey(ctx, key, operation);
     return 1;
 }
@@ -358,8 +358,10 @@ int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdnam
         if (ok > 0) {
             ERR_clear_last_mark();
             /* New parameters may change what can be batched; none (openssl speed) cannot. */
-            if (params != NULL && params->key != NULL)
+            if (params != NULL && params->key != NULL) {
                 ctx->mb_state = UO_MB_UNKNOWN;
+                ctx->params_given = 1;
+            }
             if (sign)
                 opctx_mb_hash_init(ctx);
             return 1;
@@ -384,6 +386,7 @@ int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdnam
     }
     ctx->pctx = pctx;
     ctx->operation = sign ? EVP_PKEY_OP_SIGNCTX : EVP_PKEY_OP_VERIFYCTX;
+    ctx->params_given = params != NULL && params->key != NULL;
     opctx_set_mbkey(ctx, key, ctx->operation);
     if (sign)
         opctx_mb_hash_init(ctx);
@@ -406,6 +409,7 @@ int uo_opctx_set_params(UO_OPCTX *ctx, const OSSL_PARAM params[])
     if (!mgf1_digest_ok(ctx, params))
         return 0;
     ctx->mb_state = UO_MB_UNKNOWN;
+    ctx->params_given = 1;
     if (EVP_PKEY_CTX_set_params(ctx->pctx, params) > 0)
         return 1;
     /* The inner provider sometimes refuses without a word (PSS padding on a decrypt context). */
