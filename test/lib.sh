@@ -39,6 +39,37 @@ require() {
     [ -f "$BUILD/uringprov.so" ] || { echo "FAIL: $BUILD/uringprov.so not built"; exit 1; }
 }
 
+# libs_of PROGRAM: "libcrypto-path libssl-path" as the dynamic loader resolves them for PROGRAM in
+# this environment (LD_LIBRARY_PATH included), symlinks resolved; a library it does not load is "-".
+libs_of() {
+    for _lib in libcrypto libssl; do
+        _path=$(ldd "$1" 2>/dev/null | awk -v l="$_lib" 'index($1, l ".so") == 1 && $3 ~ /^\// {
+                    print $3; exit }')
+        if [ -n "$_path" ]; then readlink -f "$_path"; else echo -; fi
+    done | tr '\n' ' ' | sed 's/ $//'
+}
+
+# same_openssl SERVER: skip (exit 77) unless the program SERVER (a name in PATH) runs on the OpenSSL
+# under test: the libcrypto and libssl that the openssl in PATH runs on. A system server is linked
+# against the system's OpenSSL: Debian 12's haproxy and nginx against libcrypto.so.3 (3.0). Under another major version (4.0's libcrypto.so.4) the server would still
+# run on 3.0, and load a uringprov built for 4.0 that drags libcrypto.so.4 into its process: a test
+# of neither. Within 3.x the soname is the same, and the LD_LIBRARY_PATH that make OPENSSL_PREFIX=...
+# exports makes the server load the version under test (3.5's libcrypto.so.3 and libssl.so.3,
+# ABI-compatible with the 3.0 it was linked against): that is the version under test really
+# running, and a valid test.
+same_openssl() {
+    _bin=$(command -v "$1") || { echo "SKIP: $1 not found"; exit 77; }
+    _want=$(libs_of "$(command -v openssl)")
+    _got=$(libs_of "$_bin")
+    case $_want in -*) fail "cannot tell which libcrypto $(command -v openssl) runs on" ;; esac
+    case $_got in -*) fail "cannot tell which libcrypto $_bin runs on" ;; esac
+    if [ "$_got" != "$_want" ]; then
+        echo "SKIP: $1 is linked against another libcrypto than the OpenSSL under test" \
+            "($1: $_got; openssl: $_want)"
+        exit 77
+    fi
+}
+
 # work_dir NAME: a scratch directory $tmp (/tmp/uo-NAME.XXXXXX), cleaned up by the EXIT trap.
 work_dir() {
     tmp=$(mktemp -d "/tmp/uo-$1.XXXXXX")

@@ -82,12 +82,15 @@ static X509 *make_cert(int k)
     static long serial = 1;
     X509 *x = X509_new_ex(libctx, NULL);
     X509 *issuer = k == K_CA ? x : certs[K_CA];
-    X509_NAME *name;
+    /* A name of its own: the certificate's is const from OpenSSL 4.0 on. */
+    X509_NAME *name = X509_NAME_new();
     int ok;
 
-    if (x == NULL)
+    if (x == NULL || name == NULL) {
+        X509_free(x);
+        X509_NAME_free(name);
         return NULL;
-    name = X509_get_subject_name(x);
+    }
     ok = X509_set_version(x, X509_VERSION_3)
          && ASN1_INTEGER_set(X509_get_serialNumber(x), serial++)
          && X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL
@@ -95,10 +98,12 @@ static X509 *make_cert(int k)
          && X509_set_pubkey(x, keys[k])
          && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                                        (const unsigned char *)key_names[k], -1, -1, 0)
+         && X509_set_subject_name(x, name)
          && X509_set_issuer_name(x, X509_get_subject_name(issuer))
          && add_ext(x, issuer, NID_basic_constraints,
                     k == K_CA ? "critical,CA:TRUE" : "critical,CA:FALSE")
          && X509_sign(x, keys[K_CA], EVP_sha256()) > 0;
+    X509_NAME_free(name);
     if (!ok) {
         ERR_print_errors_fp(stderr);
         X509_free(x);

@@ -2,7 +2,7 @@
  * uo_evp_test.c - OpenSSL's evp_test with two additions for uringprov: each test can run inside
  * an ASYNC job, and each test's operation is checked to have run where it should have.
  *
- * build.sh copies Debian's test/evp_test.c to $BUILD/evp/evp_test_hooked.c with the one call that
+ * build.sh copies OpenSSL's test/evp_test.c to $BUILD/evp/<version>/evp_test_hooked.c with the one call that
  * runs a test, "t->meth->run_test(t)", replaced by "uo_evp_run(t)", and this file includes that
  * copy so that it sees evp_test's structures. Nothing else in OpenSSL's file changes: the stanza
  * parsing, the operations and the comparison with the expected results are OpenSSL's.
@@ -23,7 +23,9 @@
  *
  * The provider that ran an operation comes from EVP_PKEY_CTX_get0_provider, and the algorithm's
  * name from OpenSSL's internal struct evp_pkey_ctx_st, which evp_test.c already includes
- * (crypto/evp.h); that struct is the same in every 3.0.x Debian ships (3.0.17 to 3.0.20 checked).
+ * (crypto/evp.h). build.sh takes evp_test.c and crypto/evp.h from the release under test (3.0.20
+ * for Debian 12's 3.0.19, whose struct is the same), and says with UO_EVP_* macros which of the
+ * evp_test.c changes below the copy has.
  */
 struct evp_test_st;
 static int uo_evp_run(struct evp_test_st *t);
@@ -54,15 +56,39 @@ static EVP_PKEY_CTX *uo_op_ctx(const EVP_TEST *t)
     if (t->data == NULL)
         return NULL;
     if (m == &psign_test_method || m == &pverify_test_method || m == &pverify_recover_test_method
-        || m == &pdecrypt_test_method || m == &pderive_test_method)
+        || m == &pdecrypt_test_method || m == &pderive_test_method
+#ifdef UO_EVP_MESSAGE_TESTS
+        || m == &psign_message_test_method || m == &pverify_message_test_method
+        || m == &pverify_message_public_test_method
+#endif
+        )
         return ((PKEY_DATA *)t->data)->ctx;
     if (m == &digestsign_test_method || m == &digestverify_test_method
         || m == &oneshot_digestsign_test_method || m == &oneshot_digestverify_test_method)
         return ((DIGESTSIGN_DATA *)t->data)->pctx;
+#ifdef UO_EVP_KEYGEN_CTX_IN_DATA
     if (m == &keygen_test_method)
         return ((KEYGEN_TEST_DATA *)t->data)->genctx;
+#endif
     return NULL;
 }
+
+#ifndef UO_EVP_KEYGEN_CTX_IN_DATA
+/*
+ * Newer KeyGen tests make and free their context inside the run. What ran the generation is then
+ * the provider of the key it made, which a test that names its key leaves in evp_test's list of
+ * private keys: keyname is the pointer that the list takes over.
+ */
+static EVP_PKEY *uo_generated_key(const char *keyname)
+{
+    const KEY_LIST *k;
+
+    for (k = private_keys; keyname != NULL && k != NULL; k = k->next)
+        if (k->name == keyname)
+            return k->key;
+    return NULL;
+}
+#endif
 
 /*
  * Whether uringprov offers the algorithm that ctx's operation uses. -1 when the context holds no
@@ -121,6 +147,12 @@ static int uo_evp_run(struct evp_test_st *t)
     const char *name = "?", *by;
     EVP_PKEY_CTX *ctx;
     int ret, offers;
+#ifndef UO_EVP_KEYGEN_CTX_IN_DATA
+    const char *keyname = NULL;
+
+    if (t->meth == &keygen_test_method && t->data != NULL)
+        keyname = ((KEYGEN_TEST_DATA *)t->data)->keyname;
+#endif
 
     if (uo_jobs < 0) {
         const char *e = getenv("UO_EVP_JOBS");
@@ -148,10 +180,29 @@ static int uo_evp_run(struct evp_test_st *t)
     }
 
     ctx = uo_op_ctx(t);
-    if (ctx == NULL || (offers = uo_uringprov_offers(ctx, &name)) < 0)
+    if (ctx != NULL) {
+        if ((offers = uo_uringprov_offers(ctx, &name)) < 0)
+            return ret;
+        prov = EVP_PKEY_CTX_get0_provider(ctx);
+    } else {
+#ifndef UO_EVP_KEYGEN_CTX_IN_DATA
+        EVP_PKEY *key = uo_generated_key(keyname);
+        EVP_KEYMGMT *k;
+
+        if (key == NULL || t->err != NULL)
+            return ret;
+        name = EVP_PKEY_get0_type_name(key);
+        ERR_set_mark();
+        k = EVP_KEYMGMT_fetch(libctx, name, "provider=" UO_PROV_NAME);
+        offers = k != NULL;
+        EVP_KEYMGMT_free(k);
+        ERR_pop_to_mark();
+        prov = EVP_PKEY_get0_provider(key);
+#else
         return ret;
+#endif
+    }
     uo_checked++;
-    prov = EVP_PKEY_CTX_get0_provider(ctx);
     by = prov != NULL ? OSSL_PROVIDER_get0_name(prov) : "(legacy)";
     if (strcmp(by, UO_PROV_NAME) == 0) {
         uo_by_uringprov++;

@@ -23,8 +23,10 @@
 #
 # Servers bind loopback ports that /proc/net/tcp shows free (retried if the bind loses a race);
 # readiness is the listening socket plus a successful request. The EXIT trap stops only the pids it
-# started; logs are printed and kept on failure. Exit 77 (skip) only when a tool is missing: `make
-# deps` installs haproxy, nghttp2-client (h2load) and curl. BUILD names the build directory.
+# started; logs are printed and kept on failure. Exit 77 (skip) only when a tool is missing (`make
+# deps` installs haproxy, nghttp2-client (h2load) and curl), or when haproxy runs on another OpenSSL
+# than the one under test (test/lib.sh's same_openssl: Debian's haproxy under 4.0; under 3.5 it runs
+# on 3.5's libraries, and is tested). BUILD names the build directory.
 set -eu
 
 cd "$(dirname "$0")/../.."
@@ -32,7 +34,8 @@ cd "$(dirname "$0")/../.."
 REQUESTS=${REQUESTS:-2000}
 
 require -m "make deps installs haproxy, nghttp2-client, curl" \
-    haproxy h2load curl openssl od awk grep sed
+    haproxy h2load curl openssl od awk grep sed ldd
+same_openssl haproxy
 work_dir haproxy
 cd "$tmp"
 

@@ -24,8 +24,10 @@
 #
 # Ports are loopback ports that /proc/net/tcp shows free (retried if the bind loses a race);
 # readiness is the listening socket. The EXIT trap stops only the pids it started; logs are printed
-# and kept on failure. Exit 77 (skip) only when a tool is missing: `make deps` installs nginx,
-# nghttp2-client (h2load) and curl. BUILD names the build directory. Never export a variable named
+# and kept on failure. Exit 77 (skip) only when a tool is missing (`make deps` installs nginx,
+# nghttp2-client (h2load) and curl), or when nginx runs on another OpenSSL than the one under test
+# (test/lib.sh's same_openssl: Debian's nginx under 4.0; under 3.5 it runs on 3.5's libraries, and
+# is tested). BUILD names the build directory. Never export a variable named
 # NGINX: nginx reads it as inherited listening sockets.
 set -eu
 
@@ -34,7 +36,8 @@ cd "$(dirname "$0")/../.."
 REQUESTS=${REQUESTS:-500}
 
 require -m "make deps installs nginx, nghttp2-client, curl" \
-    nginx h2load curl openssl od awk grep sed
+    nginx h2load curl openssl od awk grep sed ldd
+same_openssl nginx
 work_dir nginx
 # nginx workers run as an unprivileged user: they write the debug log and read nothing else here.
 chmod 755 "$tmp"

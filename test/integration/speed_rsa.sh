@@ -4,7 +4,8 @@
 # Exit 0 alone proves nothing: speed silently runs on the default provider if uringprov fails to
 # load. So each run's debug log must end with uringprov's "stats:" line (written at unload) showing
 # work offloaded to the workers, at least one pause per offloaded request (every request in a job
-# pauses at least once), and speed must have printed a sign/s figure. The same runs with io_uring
+# pauses at least once), and speed must have printed a sign/s figure (read from its -mr line: the
+# human table's columns change between OpenSSL versions). The same runs with io_uring
 # forced off (URINGPROV_NO_URING=1, then `io_uring = no` in the config) must still offload, with
 # io_uring=0 in the stats.
 #
@@ -22,9 +23,9 @@ speed() {
     name=$1 conf=$2 secs=$3
     shift 3
     log=$tmp/$name.log
-    echo "-- $name: openssl speed -elapsed -seconds $secs -async_jobs 8 rsa2048 ($conf${*:+, $*})"
+    echo "-- $name: openssl speed -mr -elapsed -seconds $secs -async_jobs 8 rsa2048 ($conf${*:+, $*})"
     uo_run "$conf" "$log" 1 env "$@" \
-        timeout 300 openssl speed -elapsed -seconds "$secs" -async_jobs 8 rsa2048 \
+        timeout 300 openssl speed -mr -elapsed -seconds "$secs" -async_jobs 8 rsa2048 \
         >"$tmp/$name.out" 2>&1 </dev/null || fail "$name: openssl speed exited $?"
     [ -s "$log" ] || fail "$name: no debug log: uringprov was not loaded"
     grep -q ' stats: ' "$log" || fail "$name: no stats line in the log: uringprov never unloaded"
@@ -45,7 +46,7 @@ check() {
     # Every request has completed by the time the provider unloads.
     [ "$inflight" = 0 ] || fail "$name: inflight=$inflight at unload"
     signs=$(sign_rate "$tmp/$name.out")
-    [ -n "$signs" ] || fail "$name: speed printed no rsa 2048 result line"
+    [ -n "$signs" ] || fail "$name: speed printed no rsa 2048 result (+F2) line"
     awk -v s="$signs" 'BEGIN { exit !(s + 0 > 0) }' || fail "$name: sign/s is $signs"
     echo "   sign/s=$signs offloaded=$off pauses=$pauses fallbacks=$fallbacks" \
          "io_uring=$(statval io_uring "$log") workers=$(statval workers "$log")"
