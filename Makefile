@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # uringprov - OpenSSL 3 provider that offloads private-key work to io_uring-driven worker threads.
 #
 #   make                  build/uringprov.so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * latency.c - the latency that offload adds to one operation, and what an idle pool costs.
  *

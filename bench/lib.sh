@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # lib.sh - shared by the bench/*.sh scripts (sourced, never run). Sets root, BUILD, OUT and NPROC,
 # and provides progress output, medians, uringprov's stats line, and a /proc sampler of a process's
 # threads (uringprov's workers are the threads named uringprov-N).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mb_limit.c - the multi-buffer limit (d in docs/benchmarks.md): the mb layer alone, called
  * directly with eight lanes always full, on one thread per online CPU, with no provider, no queue,

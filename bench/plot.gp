@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # plot.gp - the chart of docs/benchmarks.md: uringprov's throughput in one openssl speed process
 # against -async_jobs and against the worker count, for RSA-2048 and ECDSA P-256 signatures, with
 # the default provider's one-process and -multi figures (medians of bench/speed.sh) as lines.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # profile.sh - where the time of one offloaded operation goes, for docs/benchmarks.md. Not part of
 # `make bench` (perf needs root or perf_event_paranoid <= 1): run it by hand when a target is missed.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # report.sh - turns the results of bench/*.sh into Markdown tables (stdout), and the sweep into the
 # chart's data files and PNG. Ratios are medians of the per-repetition ratios: the runs of one
 # repetition ran side by side, so each ratio compares figures taken under the same machine noise.

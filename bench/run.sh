@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # run.sh - `make bench`: every benchmark of docs/benchmarks.md in one run, with progress on stderr.
 #
 #   1. build/bench/latency: added latency per operation, and the idle pool's CPU   (~10 s)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # speed.sh - `openssl speed -elapsed` side by side, for the table in docs/benchmarks.md:
 #   (a) OpenSSL's default provider, one process;
 #   (b) the default provider with -multi $(nproc): every core's worth, the machine's ceiling;

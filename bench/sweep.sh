@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # sweep.sh - uringprov's throughput in one openssl speed process against -async_jobs (workers at the
 # default, one per online CPU) and against the worker count (at BENCH_JOBS jobs), for the chart in
 # docs/bench/. Every point's run must offload: the worker threads' CPU time is sampled from /proc.

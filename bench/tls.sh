@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # tls.sh - TLS 1.3 (X25519) handshakes per second, and the latency of keep-alive requests while a
 # storm of new handshakes runs, with Debian's HAProxy on loopback, for three configurations:
 #   async1   nbthread 1, ssl-mode-async, uringprov (openssl.cnf.sample)

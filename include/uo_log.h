@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * uo_log.h - the debug log shared by offload/ and provider/.
  *

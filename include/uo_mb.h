@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * uo_mb.h - the multi-buffer layer: up to eight operations of one kind in one crypto_mb call.
  *

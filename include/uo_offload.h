@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * uo_offload.h - the offload library's whole public surface.
  *

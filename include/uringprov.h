@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * uringprov.h - the provider's umbrella header: the provider context, keys, the inner operation
  * runner, errors and the algorithm descriptors that every provider/ file shares.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ecnist.c - the multi-buffer adapter for ECDSA signing, plain ECDH and key generation on P-256,
  * P-384 and P-521.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ecx.c - the X25519 and Ed25519 adapters of the multi-buffer layer: a key's raw 32-byte halves
  * are taken once through EVP_PKEY_get_raw_*_key, and a batch gathers up to eight lanes into one

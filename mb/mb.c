@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mb.c - the multi-buffer layer's front: whether batching can run here, the table that maps a
  * key type and an operation to its adapter, per-key material, the class keys of key generation,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mb_local.h - what the multi-buffer layer's files share: the adapters' entry points and the
  * crypto_mb headers. Nothing outside mb/ includes this.

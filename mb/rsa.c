@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rsa.c - the RSA adapter of the multi-buffer layer: up to eight RSA signatures (PKCS#1 v1.5 or
  * PSS, 2048, 3072 or 4096 bits, e = 65537, two primes) in one crypto_mb CRT call. Each lane's

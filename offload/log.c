@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log.c - the debug log. Read URINGPROV_DEBUG once; after that a disabled log costs one load.
  * Lines go out with a single write() so that lines from several threads never interleave.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * offload_local.h - internals shared by the offload library's files; nothing outside offload/ sees
  * these. pool.c owns the workers, their rings and the queue; req.c owns requests, waiters and the

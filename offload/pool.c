@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pool.c - the worker pool: one bounded queue shared by the workers, and one io_uring per worker.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * req.c - requests, the per-wait-ctx eventfd, and the ASYNC glue.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * capabilities.c - the TLS-GROUP capability for the groups whose keymgmt uringprov serves.
  *

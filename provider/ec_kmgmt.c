@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ec_kmgmt.c - EC key management for every named curve the inner default provider knows: the
  * descriptor, import/export types, the operation names (ECDSA, ECDH) and the dispatch table.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ecdh_exch.c - ECDH on every EC curve, with cofactor mode (ecdh-cofactor-mode) and the X9.63 KDF
  * (kdf-type, kdf-digest, kdf-digest-props, kdf-outlen, kdf-ukm), all passed to the inner context.

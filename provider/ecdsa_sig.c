@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ecdsa_sig.c - ECDSA signatures on every EC curve: sign and verify of a caller's digest (with or
  * without a digest name set; openssl speed signs 20 bytes with none) and digest sign/verify.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ecx_exch.c - X25519 and X448 key exchange (RFC 7748). Derivation is offloaded; the shared code
  * is in exchange.c. Like the default provider's, these take no context parameters.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ecx_kmgmt.c - X25519, X448, Ed25519 and Ed448 key management: raw public and private keys,
  * encoded-pub-key, key generation (offloaded) and the shared kmgmt.c code for the rest.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eddsa_sig.c - Ed25519 and Ed448: one-shot digest sign and verify, as in the default provider
  * (no separate sign_init, no streaming). Signing is offloaded. A digest-sign init with no key

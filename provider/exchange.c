@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * exchange.c - key exchange callbacks that ECDH, X25519 and X448 share. Each family's file
  * (ecdh_exch.c, ecx_exch.c) supplies newctx, its parameter tables and its dispatch table.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * op.c - runs one inner EVP operation, through offload/ when its class is offloaded.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * opctx.c - the operation context that signatures, asymmetric ciphers and key exchanges share: an
  * inner key plus the inner EVP_PKEY_CTX (or EVP_MD_CTX for digest sign/verify) set up for the

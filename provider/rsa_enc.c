@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rsa_enc.c - RSA encryption and decryption: PKCS#1 v1.5, OAEP (oaep-digest, mgf1-digest,
  * oaep-label), none, and the TLS padding (tls-client-version, tls-negotiated-version) of TLS 1.2's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rsa_kmgmt.c - RSA and RSA-PSS key management: descriptors, import/export types and dispatch.
  * Everything else is the shared code of kmgmt.c; key generation is offloaded there.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rsa_sig.c - RSA signatures: sign, verify, verify_recover and digest sign/verify, with every
  * padding the default provider has (PKCS#1 v1.5, PSS, X9.31, none). Parameters such as pad-mode

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signature.c - signature callbacks that RSA, ECDSA and EdDSA share. Each family's file (rsa_sig.c,
  * ecdsa_sig.c, eddsa_sig.c) supplies newctx, its parameter tables and its dispatch table.

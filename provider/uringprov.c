@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * uringprov.c - the provider's entry point: configuration, the inner library context, algorithm
  * tables, provider parameters (including the offload counters), errors and teardown.

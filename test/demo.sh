@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # demo.sh - what `make demo` shows: RSA-2048 signatures per second, three ways: OpenSSL's default
 # provider in one process; the default provider with -multi (one process per CPU: every core, the
 # most the machine gives without uringprov); and one process through uringprov with ASYNC jobs,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages that are missing, and says which. Needs root (or sudo) only when
 # something is missing.
 missing=""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # lib.sh - the harness that test/integration/*.sh and test/demo.sh share. Sourced, never run (it
 # lives outside test/integration/ so that test/run-all.sh does not take it for a test), by a script
 # that has moved to the top of the tree:

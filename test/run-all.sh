@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs every Check binary given, then every test/integration/*.sh script (exit 77 = skipped, with
 # its reason printed by the script). Ends with one summary line: "N passed, N failed, N skipped".
 # CHECKER, if set, prefixes each binary (e.g. CHECKER="valgrind --error-exitcode=99").

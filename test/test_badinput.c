@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_badinput.c - what uringprov does with input that is wrong: malformed, truncated or
  * mismatched key parameters at import (RSA, EC, X25519), signatures of the wrong length, padding

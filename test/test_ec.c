@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_ec.c - EC, X25519/X448 and Ed25519/Ed448 through uringprov, differential against the
  * default provider.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_faults.c - uringprov under the faults a server meets: connections closed while their
  * private-key operation is in flight, fork, no io_uring, no file descriptors, a full queue, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mb_async.c - multi-buffer batches seen from the outside: through the provider, from ASYNC
  * jobs, as an event-driven server would drive them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mb_ec.c - the multi-buffer NIST-curve adapter (mb/ecnist.c), called through the mb layer
  * with no provider around it, and checked against the default provider: batched ECDSA signatures

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mb_ecx.c - the multi-buffer layer's X25519 and Ed25519 adapters, called directly and
  * compared byte for byte with the default provider: X25519 secrets against EVP_PKEY_derive,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mb_keygen.c - batched key-pair generation: EC (P-256, P-384, P-521), X25519 and Ed25519.
  *

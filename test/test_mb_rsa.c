@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mb_rsa.c - the multi-buffer layer's RSA adapter on its own, no provider: batches of every
  * size, built straight from uo_mb.h lanes, against the default provider in a library context of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_offload.c - unit tests of offload/ on its own: no provider, no key, no crypto. Tasks are plain
  * C closures (a hash loop, a gate that the test opens, an error raiser) run through uo_req_run inside

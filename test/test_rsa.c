@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_rsa.c - RSA through uringprov, checked against OpenSSL's default provider.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_smoke.c - the provider loads, answers its parameters and signs through a worker; its
  * configuration keys take their documented values and refuse others.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_tls.c - TLS end to end in one process: libssl on a library context that prefers uringprov,
  * SSL_MODE_ASYNC on both ends, over non-blocking socketpairs.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Makes Intel's crypto_mb (multi-buffer RSA/ECDSA, from ipp-crypto) available to the build; run by
 # `make deps` as:  MB=auto|no sh tools/crypto_mb.sh VERSION CACHE_DIR
 # Debian 13+ packages it (libcrypto-mb-dev); Debian 12 does not, so there a static, libcrypto-free

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds an OpenSSL of another series (3.5, 4.0) for the version matrix, from the newest upstream
 # release of that series that Debian (trixie, sid, experimental) lists and whose tarball downloads:
 #     sh tools/openssl.sh SERIES CACHE_DIR        e.g.  sh tools/openssl.sh 3.5 ~/.cache/uringprov

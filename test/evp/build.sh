@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # build.sh - builds OpenSSL's evp_test from the source of the OpenSSL under test, against that
 # OpenSSL's libcrypto, into $BUILD/evp/<source version>/ (named by $BUILD/evp/current, a symlink).
 # OpenSSL itself is not built, and its source is never committed here.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * uo_evp_test.c - OpenSSL's evp_test with two additions for uringprov: each test can run inside
  * an ASYNC job, and each test's operation is checked to have run where it should have.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_asym_cipher.c - RSA encryption context parameters (padding, OAEP digests and label, the TLS
  * versions of implicit rejection) from fuzz bytes, set on an encrypt or a decrypt context; then the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_common.h - what the libFuzzer targets share: a library context that prefers uringprov (with
  * every synchronous private-key operation sent to a worker, so that requests, copies and the error

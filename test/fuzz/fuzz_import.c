@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_import.c - key import into uringprov from fuzz bytes: the first byte picks the key type
  * (RSA, RSA-PSS, EC, X25519, X448, ED25519) and the selection; the parameters are built over the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_keyexch.c - key exchange context parameters (ECDH cofactor mode, the X9.63 KDF, its digest,
  * output length and UKM) from fuzz bytes, for ECDH P-256, X25519 and X448; then the derive runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_keymgmt_gen.c - key generation parameters from fuzz bytes, over the settable table of
  * uringprov's generation context, for EC (keygen and paramgen), X25519, X448, Ed25519, RSA and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_signature.c - signature context parameters from fuzz bytes. The first byte picks the key
  * (RSA-1024, RSA-PSS, EC P-256, Ed25519) and the init (sign, verify, digest sign, digest verify);

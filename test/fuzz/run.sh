@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # test/fuzz/run.sh - builds uringprov and its libFuzzer targets with clang (AddressSanitizer, with
 # coverage of the provider too), then runs each target for a bounded time on its corpus.
 #

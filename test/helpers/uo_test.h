@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * uo_test.h - helpers shared by the test programs: a library context with uringprov loaded and
  * preferred (from build/ unless UO_BUILD says otherwise), its counters, and a runner that executes a

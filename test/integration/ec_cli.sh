@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # ec_cli.sh - EC, X25519/X448 and Ed25519/Ed448 through the stock openssl CLI and openssl.cnf.sample.
 #
 # 1. `openssl speed -mr -elapsed -seconds 1 -async_jobs 8` on the nine EC algorithms, read from its

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # evp_test.sh - OpenSSL's own test vectors through uringprov: evp_test, built by test/evp/build.sh
 # from the source of the OpenSSL under test (its vectors follow that release's behaviour: 3.2's
 # implicit rejection, 4.0's explicit curves), runs the evppkey_* files below in four passes:

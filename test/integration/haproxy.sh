@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # haproxy.sh - Debian's HAProxy with `ssl-mode-async`, uringprov preferred through OPENSSL_CONF
 # (openssl.cnf.sample), serving an RSA-2048 certificate on one port and an ECDSA P-256 one on another.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # nginx.sh - Debian's nginx (no async mode in its TLS code) with uringprov preferred through
 # OPENSSL_CONF, serving an RSA-2048 certificate on one port and an ECDSA P-256 one on another.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # rsa_cli.sh - the stock openssl CLI does every RSA job through uringprov, and gets the default
 # provider's answers.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # s_server.sh - `openssl s_server -async` with uringprov preferred through openssl.cnf.sample, driven
 # by `openssl s_client -async` and `openssl s_time`.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # secrets.sh - uringprov's debug log, at its highest level, never holds key material.
 #
 # With URINGPROV_DEBUG=file:...,level:9 and `sync_mode = offload` (so that the CLI's private-key

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # speed_rsa.sh - stock `openssl speed -elapsed -async_jobs 8 rsa2048` through openssl.cnf.sample.
 #
 # Exit 0 alone proves nothing: speed silently runs on the default provider if uringprov fails to
