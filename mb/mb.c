@@ -150,23 +150,31 @@ unsigned int uo_mb_class(enum uo_mb_op op, const UO_MB_KEY *key)
 
 const char *uo_mb_class_name(unsigned int cls)
 {
-    static const char *const families[UO_MB_KEY_COUNT] = {
-        [UO_MB_KEY_RSA] = "rsa", [UO_MB_KEY_EC] = "p", [UO_MB_KEY_X25519] = "x25519",
-        [UO_MB_KEY_ED25519] = "ed25519",
+    /*
+     * Every class there is, spelled out: names made on first use shared one slot between the
+     * three RSA sizes (and were written by whichever thread came first).
+     */
+    static const struct { enum uo_mb_op op; unsigned int bits; const char *name; } names[] = {
+        { UO_MB_OP_RSA_SIGN, 2048, "rsa2048-sign" }, { UO_MB_OP_RSA_SIGN, 3072, "rsa3072-sign" },
+        { UO_MB_OP_RSA_SIGN, 4096, "rsa4096-sign" },
+        { UO_MB_OP_ECDSA_SIGN, 256, "p256-ecdsa" }, { UO_MB_OP_ECDSA_SIGN, 384, "p384-ecdsa" },
+        { UO_MB_OP_ECDSA_SIGN, 521, "p521-ecdsa" },
+        { UO_MB_OP_ECDH_DERIVE, 256, "p256-ecdh" }, { UO_MB_OP_ECDH_DERIVE, 384, "p384-ecdh" },
+        { UO_MB_OP_ECDH_DERIVE, 521, "p521-ecdh" },
+        { UO_MB_OP_EC_KEYGEN, 256, "p256-keygen" }, { UO_MB_OP_EC_KEYGEN, 384, "p384-keygen" },
+        { UO_MB_OP_EC_KEYGEN, 521, "p521-keygen" },
     };
-    static char names[UO_MB_OP_COUNT][4][24];
-    unsigned int op = cls >> 16, bits = cls & 0xffff, slot;
+    unsigned int op = cls >> 16, bits = cls & 0xffff;
+    size_t i;
 
     if (op == UO_MB_OP_NONE || op >= UO_MB_OP_COUNT)
         return "none";
-    /* For the debug log only: a few fixed names per op, built once each. */
-    slot = bits == 256 ? 0 : bits == 384 ? 1 : bits == 521 ? 2 : 3;
     if (adapters[op].keytype == UO_MB_KEY_X25519 || adapters[op].keytype == UO_MB_KEY_ED25519)
         return adapters[op].name; /* one size only */
-    if (names[op][slot][0] == '\0')
-        snprintf(names[op][slot], sizeof(names[op][slot]), "%s%u-%s",
-                 families[adapters[op].keytype], bits, adapters[op].name);
-    return names[op][slot];
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].op == (enum uo_mb_op)op && names[i].bits == bits)
+            return names[i].name;
+    return "none";
 }
 
 int uo_mb_peer_encode(enum uo_mb_op op, EVP_PKEY *peer, unsigned char *buf, size_t buflen,
