@@ -53,6 +53,29 @@ enum uo_family {
     UO_FAM_X448,
     UO_FAM_ED25519,
     UO_FAM_ED448,
+    /* OpenSSL 3.5 and later: present only where the inner default provider has them */
+    UO_FAM_ML_KEM_512,
+    UO_FAM_ML_KEM_768,
+    UO_FAM_ML_KEM_1024,
+    UO_FAM_X25519MLKEM768,
+    UO_FAM_X448MLKEM1024,
+    UO_FAM_P256MLKEM768,
+    UO_FAM_P384MLKEM1024,
+    UO_FAM_ML_DSA_44,
+    UO_FAM_ML_DSA_65,
+    UO_FAM_ML_DSA_87,
+    UO_FAM_SLH_DSA_SHA2_128S,
+    UO_FAM_SLH_DSA_SHA2_128F,
+    UO_FAM_SLH_DSA_SHA2_192S,
+    UO_FAM_SLH_DSA_SHA2_192F,
+    UO_FAM_SLH_DSA_SHA2_256S,
+    UO_FAM_SLH_DSA_SHA2_256F,
+    UO_FAM_SLH_DSA_SHAKE_128S,
+    UO_FAM_SLH_DSA_SHAKE_128F,
+    UO_FAM_SLH_DSA_SHAKE_192S,
+    UO_FAM_SLH_DSA_SHAKE_192F,
+    UO_FAM_SLH_DSA_SHAKE_256S,
+    UO_FAM_SLH_DSA_SHAKE_256F,
     UO_FAM_COUNT
 };
 
@@ -62,7 +85,12 @@ typedef struct {
     EVP_SIGNATURE *signature;
     EVP_ASYM_CIPHER *cipher;
     EVP_KEYEXCH *exchange;
+    EVP_KEM *kem;
 } UO_INNER_ALGS;
+
+/* The operations whose algorithm tables are made at init from what the inner provider has. */
+enum { UO_TAB_KEYMGMT, UO_TAB_SIGNATURE, UO_TAB_ASYM_CIPHER, UO_TAB_KEYEXCH, UO_TAB_KEM,
+       UO_TAB_COUNT };
 
 typedef struct uo_provctx_st {
     const OSSL_CORE_HANDLE *handle;
@@ -73,6 +101,7 @@ typedef struct uo_provctx_st {
     int multibuffer;               /* 1: batch through crypto_mb (configured, built in, applicable) */
     UO_MB_STATS mb;
     UO_INNER_ALGS inner[UO_FAM_COUNT];
+    OSSL_ALGORITHM *algs[UO_TAB_COUNT]; /* what query_operation answers, NULL-terminated */
 } UO_PROVCTX;
 
 /* Family descriptor: what a key of that family needs beyond the shared code. */
@@ -143,6 +172,8 @@ enum uo_iop {
     UO_IOP_DIGEST_SIGN,          /* EVP_DigestSign(mdctx, out, in) */
     UO_IOP_DIGEST_VERIFY,        /* EVP_DigestVerify(mdctx, sig=in, tbs=in2) */
     UO_IOP_KEYGEN,               /* EVP_PKEY_generate(pctx, &genkey) */
+    UO_IOP_ENCAPSULATE,          /* EVP_PKEY_encapsulate(pctx, out, out2) */
+    UO_IOP_DECAPSULATE,          /* EVP_PKEY_decapsulate(pctx, out, in) */
 };
 
 typedef struct {
@@ -155,6 +186,8 @@ typedef struct {
     size_t in2len;
     unsigned char *out;
     size_t outlen;               /* in: the capacity of out; out: the length written */
+    unsigned char *out2;         /* ENCAPSULATE: the shared secret (out: the ciphertext) */
+    size_t out2len;
     EVP_PKEY *genkey;            /* KEYGEN: the result, owned by the caller on success */
     unsigned int family;         /* KEYGEN: enum uo_family + 1, which the inner ctx may not show */
     const UO_MB_LANE *mb;        /* batchable: the lane's fixed part (op, key, padding); in, out
@@ -230,6 +263,8 @@ OSSL_FUNC_signature_digest_verify_update_fn uo_sig_digest_verify_update;
 OSSL_FUNC_signature_digest_verify_final_fn uo_sig_digest_verify_final;
 OSSL_FUNC_signature_digest_sign_fn uo_sig_digest_sign;
 OSSL_FUNC_signature_digest_verify_fn uo_sig_digest_verify;
+int uo_sig_sign_message_init(void *vctx, void *provkey, const OSSL_PARAM params[]);
+int uo_sig_verify_message_init(void *vctx, void *provkey, const OSSL_PARAM params[]);
 OSSL_FUNC_signature_get_ctx_params_fn uo_sig_get_ctx_params;
 OSSL_FUNC_signature_set_ctx_params_fn uo_sig_set_ctx_params;
 OSSL_FUNC_signature_get_ctx_md_params_fn uo_sig_get_ctx_md_params;
@@ -251,6 +286,24 @@ OSSL_FUNC_keyexch_get_ctx_params_fn uo_exch_get_ctx_params;
 OSSL_FUNC_keyexch_set_ctx_params_fn uo_exch_set_ctx_params;
 const OSSL_PARAM *uo_exch_gettable(UO_PROVCTX *pc, enum uo_family fam);
 const OSSL_PARAM *uo_exch_settable(UO_PROVCTX *pc, enum uo_family fam);
+
+/* ---- KEM callbacks shared by ML-KEM and the hybrid KEMs (provider/kem.c) ------------------ */
+OSSL_FUNC_kem_freectx_fn uo_kem_freectx;
+OSSL_FUNC_kem_dupctx_fn uo_kem_dupctx;
+OSSL_FUNC_kem_encapsulate_init_fn uo_kem_encapsulate_init;
+OSSL_FUNC_kem_encapsulate_fn uo_kem_encapsulate;
+OSSL_FUNC_kem_decapsulate_init_fn uo_kem_decapsulate_init;
+OSSL_FUNC_kem_decapsulate_fn uo_kem_decapsulate;
+OSSL_FUNC_kem_get_ctx_params_fn uo_kem_get_ctx_params;
+OSSL_FUNC_kem_set_ctx_params_fn uo_kem_set_ctx_params;
+const OSSL_PARAM *uo_kem_gettable(UO_PROVCTX *pc, enum uo_family fam);
+const OSSL_PARAM *uo_kem_settable(UO_PROVCTX *pc, enum uo_family fam);
+
+/* OpenSSL 3.4's message signature functions, named here when the headers are 3.0's. */
+#ifndef OSSL_FUNC_SIGNATURE_SIGN_MESSAGE_INIT
+#define OSSL_FUNC_SIGNATURE_SIGN_MESSAGE_INIT 27
+#define OSSL_FUNC_SIGNATURE_VERIFY_MESSAGE_INIT 30
+#endif
 
 /* ---- provider capabilities: TLS-GROUP (provider/capabilities.c) --------------------------- */
 OSSL_FUNC_provider_get_capabilities_fn uo_get_capabilities;
@@ -294,5 +347,49 @@ extern const OSSL_DISPATCH uo_ed448_signature_functions[];
 extern const OSSL_DISPATCH uo_ecdh_keyexch_functions[];
 extern const OSSL_DISPATCH uo_x25519_keyexch_functions[];
 extern const OSSL_DISPATCH uo_x448_keyexch_functions[];
+extern const OSSL_DISPATCH uo_ml_kem_512_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_ml_kem_512_kem_functions[];
+extern const OSSL_DISPATCH uo_ml_kem_768_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_ml_kem_768_kem_functions[];
+extern const OSSL_DISPATCH uo_ml_kem_1024_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_ml_kem_1024_kem_functions[];
+extern const OSSL_DISPATCH uo_x25519_ml_kem_768_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_x25519_ml_kem_768_kem_functions[];
+extern const OSSL_DISPATCH uo_x448_ml_kem_1024_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_x448_ml_kem_1024_kem_functions[];
+extern const OSSL_DISPATCH uo_p256_ml_kem_768_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_p256_ml_kem_768_kem_functions[];
+extern const OSSL_DISPATCH uo_p384_ml_kem_1024_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_p384_ml_kem_1024_kem_functions[];
+extern const OSSL_DISPATCH uo_ml_dsa_44_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_ml_dsa_44_signature_functions[];
+extern const OSSL_DISPATCH uo_ml_dsa_65_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_ml_dsa_65_signature_functions[];
+extern const OSSL_DISPATCH uo_ml_dsa_87_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_ml_dsa_87_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_128s_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_128s_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_128f_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_128f_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_192s_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_192s_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_192f_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_192f_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_256s_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_256s_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_256f_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_sha2_256f_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_128s_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_128s_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_128f_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_128f_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_192s_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_192s_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_192f_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_192f_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_256s_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_256s_signature_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_256f_keymgmt_functions[];
+extern const OSSL_DISPATCH uo_slh_dsa_shake_256f_signature_functions[];
 
 #endif

@@ -14,7 +14,7 @@
 #include <openssl/core_object.h>
 #include <openssl/err.h>
 
-#include "uringprov.h"
+#include "raw_kmgmt.h"
 
 typedef struct {
     UO_PROVCTX *pc;
@@ -422,6 +422,100 @@ void *uo_kmgmt_dup(const void *keydata_from, int selection)
     }
     uo_key_set_pkey(dst, pkey);
     return dst;
+}
+
+/* Raw-key families: their public and private keys are octet strings. */
+static const OSSL_PARAM raw_types_none[] = { OSSL_PARAM_END };
+static const OSSL_PARAM raw_types_pub[] = {
+    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
+    OSSL_PARAM_END
+};
+static const OSSL_PARAM raw_types_priv[] = {
+    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0),
+    OSSL_PARAM_END
+};
+static const OSSL_PARAM raw_types_pair[] = {
+    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
+    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0),
+    OSSL_PARAM_END
+};
+/* ML-KEM and ML-DSA private keys may come as the seed they are made from (FIPS 203, 204). */
+static const OSSL_PARAM seeded_types_priv[] = {
+    OSSL_PARAM_octet_string("seed", NULL, 0),
+    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0),
+    OSSL_PARAM_END
+};
+static const OSSL_PARAM seeded_types_pair[] = {
+    OSSL_PARAM_octet_string("seed", NULL, 0),
+    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0),
+    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
+    OSSL_PARAM_END
+};
+
+const OSSL_PARAM *uo_kmgmt_raw_types(int selection)
+{
+    int pub = (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0;
+    int priv = (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0;
+
+    return pub && priv ? raw_types_pair : pub ? raw_types_pub : priv ? raw_types_priv
+                                                                    : raw_types_none;
+}
+
+const OSSL_PARAM *uo_kmgmt_seeded_types(int selection)
+{
+    int pub = (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0;
+    int priv = (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0;
+
+    return pub && priv ? seeded_types_pair : pub ? raw_types_pub : priv ? seeded_types_priv
+                                                                        : raw_types_none;
+}
+
+/* A key with nothing in it yet, made by the inner provider's parameter generation. */
+static EVP_PKEY *raw_blank(UO_PROVCTX *pc, const char *name)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(pc->libctx, name, NULL);
+    EVP_PKEY *pkey = NULL;
+
+    if (ctx == NULL || EVP_PKEY_paramgen_init(ctx) <= 0 || EVP_PKEY_paramgen(ctx, &pkey) <= 0)
+        pkey = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return pkey;
+}
+
+/* Raw-key families (raw_kmgmt.h): a parameters-only dup is a blank key. */
+void *uo_kmgmt_raw_dup(const void *keydata_from, int selection)
+{
+    const UO_KEY *src = keydata_from;
+    UO_KEY *dst;
+    EVP_PKEY *blank;
+
+    if (src == NULL || src->pkey == NULL || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0)
+        return uo_kmgmt_dup(keydata_from, selection);
+    blank = raw_blank(src->pc, src->type->name);
+    dst = blank != NULL ? uo_key_new(src->pc, src->type) : NULL;
+    if (dst == NULL) {
+        EVP_PKEY_free(blank);
+        return NULL;
+    }
+    uo_key_set_pkey(dst, blank);
+    return dst;
+}
+
+/* Raw-key families: a key made by new() alone gets a blank inner key for the encoded public key. */
+int uo_kmgmt_raw_set_params(void *keydata, const OSSL_PARAM params[])
+{
+    UO_KEY *key = keydata;
+
+    if (key == NULL)
+        return 0;
+    if (key->pkey == NULL && params != NULL && params->key != NULL) {
+        EVP_PKEY *blank = raw_blank(key->pc, key->type->name);
+
+        if (blank == NULL)
+            return 0;
+        uo_key_set_pkey(key, blank);
+    }
+    return uo_kmgmt_set_params(key, params);
 }
 
 /*

@@ -41,6 +41,10 @@ static int op_exec(UO_OP *op)
         return EVP_DigestVerify(op->mdctx, op->in, op->inlen, op->in2, op->in2len);
     case UO_IOP_KEYGEN:
         return EVP_PKEY_generate(op->pctx, &op->genkey);
+    case UO_IOP_ENCAPSULATE:
+        return EVP_PKEY_encapsulate(op->pctx, op->out, &op->outlen, op->out2, &op->out2len);
+    case UO_IOP_DECAPSULATE:
+        return EVP_PKEY_decapsulate(op->pctx, op->out, &op->outlen, op->in, op->inlen);
     }
     return 0;
 }
@@ -58,7 +62,8 @@ static int op_failure_named(UO_PROVCTX *pc, const UO_OP *op, int rv)
         [UO_IOP_DECRYPT] = "decrypt", [UO_IOP_DERIVE] = "derive",
         [UO_IOP_DIGEST_SIGN_FINAL] = "digest-sign", [UO_IOP_DIGEST_VERIFY_FINAL] = "digest-verify",
         [UO_IOP_DIGEST_SIGN] = "digest-sign", [UO_IOP_DIGEST_VERIFY] = "digest-verify",
-        [UO_IOP_KEYGEN] = "keygen",
+        [UO_IOP_KEYGEN] = "keygen", [UO_IOP_ENCAPSULATE] = "encapsulate",
+        [UO_IOP_DECAPSULATE] = "decapsulate",
     };
     int answer = op->iop == UO_IOP_VERIFY || op->iop == UO_IOP_DIGEST_VERIFY_FINAL
                  || op->iop == UO_IOP_DIGEST_VERIFY;
@@ -161,6 +166,7 @@ int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
     UO_OP *rop;
     unsigned char *tail;
     size_t outcap = op->out != NULL ? op->outlen : 0;
+    size_t out2cap = op->out2 != NULL ? op->out2len : 0;
     unsigned int kind;
     int rv;
 
@@ -169,7 +175,7 @@ int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
 
     kind = op->mb != NULL ? UO_KIND_BATCH | uo_mb_class(op->mb->op, op->mb->key) : op_kind(op);
     req = uo_req_new(pc->pool, kind, op_task, op_cleanup,
-                     sizeof(*p) + op->inlen + op->in2len + outcap);
+                     sizeof(*p) + op->inlen + op->in2len + outcap + out2cap);
     if (req == NULL) {
         UO_RAISE(pc, UO_R_MALLOC_FAILURE);
         return 0;
@@ -190,8 +196,12 @@ int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
         rop->in2 = tail;
         tail += op->in2len;
     }
-    if (op->out != NULL)
+    if (op->out != NULL) {
         rop->out = tail;
+        tail += outcap;
+    }
+    if (op->out2 != NULL)
+        rop->out2 = tail;
     rop->genkey = NULL;
     if (op->mb != NULL && uo_mb_key_up_ref(op->mb->key)) {
         p->lane = *op->mb;
@@ -206,15 +216,17 @@ int uo_op_run(UO_PROVCTX *pc, unsigned int opclass, UO_OP *op)
 
     rv = uo_req_run(req);
 
-    if (rv > 0 && op->out != NULL) {
-        if (rop->outlen > outcap) {
-            rv = 0; /* the inner call broke its contract; never overrun the caller */
-            UO_RAISE(pc, UO_R_OUTPUT_BUFFER_TOO_SMALL);
-        } else {
-            memcpy(op->out, rop->out, rop->outlen);
-        }
+    if (rv > 0 && ((op->out != NULL && rop->outlen > outcap)
+                   || (op->out2 != NULL && rop->out2len > out2cap))) {
+        rv = 0; /* the inner call broke its contract; never overrun the caller */
+        UO_RAISE(pc, UO_R_OUTPUT_BUFFER_TOO_SMALL);
     }
+    if (rv > 0 && op->out != NULL)
+        memcpy(op->out, rop->out, rop->outlen);
+    if (rv > 0 && op->out2 != NULL)
+        memcpy(op->out2, rop->out2, rop->out2len);
     op->outlen = rop->outlen;
+    op->out2len = rop->out2len;
     if (rv > 0) {
         op->genkey = rop->genkey;
         rop->genkey = NULL;

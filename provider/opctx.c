@@ -321,6 +321,12 @@ int uo_opctx_init(UO_OPCTX *ctx, UO_KEY *key, int operation, const OSSL_PARAM pa
     case EVP_PKEY_OP_DERIVE:
         ok = EVP_PKEY_derive_init_ex(ctx->pctx, params);
         break;
+    case EVP_PKEY_OP_ENCAPSULATE:
+        ok = EVP_PKEY_encapsulate_init(ctx->pctx, params);
+        break;
+    case EVP_PKEY_OP_DECAPSULATE:
+        ok = EVP_PKEY_decapsulate_init(ctx->pctx, params);
+        break;
     default:
         ok = 0;
     }

@@ -175,6 +175,21 @@ int uo_sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, siz
     return rv > 0;
 }
 
+/*
+ * OpenSSL 3.4 and later: EVP_PKEY_sign_message_init and EVP_PKEY_verify_message_init, then one
+ * EVP_PKEY_sign or EVP_PKEY_verify over the whole message (ML-DSA, SLH-DSA). The inner context
+ * does the same through a one-shot digest sign with no digest, which OpenSSL 3.0's API has.
+ */
+int uo_sig_sign_message_init(void *vctx, void *provkey, const OSSL_PARAM params[])
+{
+    return uo_opctx_digest_init(vctx, provkey, 1, NULL, NULL, params);
+}
+
+int uo_sig_verify_message_init(void *vctx, void *provkey, const OSSL_PARAM params[])
+{
+    return uo_opctx_digest_init(vctx, provkey, 0, NULL, NULL, params);
+}
+
 int uo_sig_digest_verify_init(void *vctx, const char *mdname, void *provkey,
                               const OSSL_PARAM params[])
 {

@@ -263,51 +263,155 @@ static int conf_apply(const UO_CONF *c, UO_POOL_CONFIG *pcfg, unsigned int *ops,
 
 /* ---- algorithms ---------------------------------------------------------------------------- */
 
-#define ALG(names, funcs) { names, UO_PROPS, funcs, NULL }
+/*
+ * Every algorithm uringprov can serve, with the family whose inner algorithm it wraps. init keeps
+ * those the inner default provider has (algs_build): the same binary serves ML-KEM, ML-DSA and
+ * SLH-DSA on OpenSSL 3.5 and later, and does not announce them on 3.0. Names, aliases and OIDs are
+ * the default provider's.
+ */
+typedef struct {
+    int tab;               /* UO_TAB_* */
+    enum uo_family fam;
+    OSSL_ALGORITHM alg;
+} UO_ALG_ENTRY;
 
-static const OSSL_ALGORITHM uo_keymgmt[] = {
-    ALG("RSA:rsaEncryption:1.2.840.113549.1.1.1", uo_rsa_keymgmt_functions),
-    ALG("RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10", uo_rsapss_keymgmt_functions),
-    ALG("EC:id-ecPublicKey:1.2.840.10045.2.1", uo_ec_keymgmt_functions),
-    ALG("X25519:1.3.101.110", uo_x25519_keymgmt_functions),
-    ALG("X448:1.3.101.111", uo_x448_keymgmt_functions),
-    ALG("ED25519:1.3.101.112", uo_ed25519_keymgmt_functions),
-    ALG("ED448:1.3.101.113", uo_ed448_keymgmt_functions),
-    { NULL, NULL, NULL, NULL }
+#define ALG(tab, fam, names, funcs) { tab, fam, { names, UO_PROPS, funcs, NULL } }
+#define ML_KEM_NAMES(n, oid) "ML-KEM-" #n ":MLKEM" #n ":id-alg-ml-kem-" #n ":2.16.840.1.101.3.4.4." #oid
+#define ML_DSA_NAMES(n, oid) "ML-DSA-" #n ":MLDSA" #n ":2.16.840.1.101.3.4.3." #oid ":id-ml-dsa-" #n
+#define SLH_DSA_NAMES(h, H, v, oid) \
+    "SLH-DSA-" H "-" v ":id-slh-dsa-" h "-" v ":2.16.840.1.101.3.4.3." #oid
+#define SLH_DSA(h, H, v, V, oid)                                                                \
+    ALG(UO_TAB_KEYMGMT, UO_FAM_SLH_DSA_##V, SLH_DSA_NAMES(#h, H, #v, oid),                     \
+        uo_slh_dsa_##h##_##v##_keymgmt_functions),                                             \
+    ALG(UO_TAB_SIGNATURE, UO_FAM_SLH_DSA_##V, SLH_DSA_NAMES(#h, H, #v, oid),                   \
+        uo_slh_dsa_##h##_##v##_signature_functions)
+
+static const UO_ALG_ENTRY uo_algs[] = {
+    ALG(UO_TAB_KEYMGMT, UO_FAM_RSA, "RSA:rsaEncryption:1.2.840.113549.1.1.1",
+        uo_rsa_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_RSA_PSS, "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10",
+        uo_rsapss_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_EC, "EC:id-ecPublicKey:1.2.840.10045.2.1", uo_ec_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_X25519, "X25519:1.3.101.110", uo_x25519_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_X448, "X448:1.3.101.111", uo_x448_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_ED25519, "ED25519:1.3.101.112", uo_ed25519_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_ED448, "ED448:1.3.101.113", uo_ed448_keymgmt_functions),
+    ALG(UO_TAB_SIGNATURE, UO_FAM_RSA, "RSA:rsaEncryption:1.2.840.113549.1.1.1",
+        uo_rsa_signature_functions),
+    ALG(UO_TAB_SIGNATURE, UO_FAM_EC, "ECDSA", uo_ecdsa_signature_functions),
+    ALG(UO_TAB_SIGNATURE, UO_FAM_ED25519, "ED25519:1.3.101.112", uo_ed25519_signature_functions),
+    ALG(UO_TAB_SIGNATURE, UO_FAM_ED448, "ED448:1.3.101.113", uo_ed448_signature_functions),
+    ALG(UO_TAB_ASYM_CIPHER, UO_FAM_RSA, "RSA:rsaEncryption:1.2.840.113549.1.1.1",
+        uo_rsa_asym_cipher_functions),
+    ALG(UO_TAB_KEYEXCH, UO_FAM_EC, "ECDH", uo_ecdh_keyexch_functions),
+    ALG(UO_TAB_KEYEXCH, UO_FAM_X25519, "X25519:1.3.101.110", uo_x25519_keyexch_functions),
+    ALG(UO_TAB_KEYEXCH, UO_FAM_X448, "X448:1.3.101.111", uo_x448_keyexch_functions),
+    /* OpenSSL 3.5 and later */
+    ALG(UO_TAB_KEYMGMT, UO_FAM_ML_KEM_512, ML_KEM_NAMES(512, 1), uo_ml_kem_512_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_ML_KEM_768, ML_KEM_NAMES(768, 2), uo_ml_kem_768_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_ML_KEM_1024, ML_KEM_NAMES(1024, 3),
+        uo_ml_kem_1024_keymgmt_functions),
+    ALG(UO_TAB_KEM, UO_FAM_ML_KEM_512, ML_KEM_NAMES(512, 1), uo_ml_kem_512_kem_functions),
+    ALG(UO_TAB_KEM, UO_FAM_ML_KEM_768, ML_KEM_NAMES(768, 2), uo_ml_kem_768_kem_functions),
+    ALG(UO_TAB_KEM, UO_FAM_ML_KEM_1024, ML_KEM_NAMES(1024, 3), uo_ml_kem_1024_kem_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_X25519MLKEM768, "X25519MLKEM768",
+        uo_x25519_ml_kem_768_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_X448MLKEM1024, "X448MLKEM1024",
+        uo_x448_ml_kem_1024_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_P256MLKEM768, "SecP256r1MLKEM768",
+        uo_p256_ml_kem_768_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_P384MLKEM1024, "SecP384r1MLKEM1024",
+        uo_p384_ml_kem_1024_keymgmt_functions),
+    ALG(UO_TAB_KEM, UO_FAM_X25519MLKEM768, "X25519MLKEM768", uo_x25519_ml_kem_768_kem_functions),
+    ALG(UO_TAB_KEM, UO_FAM_X448MLKEM1024, "X448MLKEM1024", uo_x448_ml_kem_1024_kem_functions),
+    ALG(UO_TAB_KEM, UO_FAM_P256MLKEM768, "SecP256r1MLKEM768", uo_p256_ml_kem_768_kem_functions),
+    ALG(UO_TAB_KEM, UO_FAM_P384MLKEM1024, "SecP384r1MLKEM1024",
+        uo_p384_ml_kem_1024_kem_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_ML_DSA_44, ML_DSA_NAMES(44, 17), uo_ml_dsa_44_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_ML_DSA_65, ML_DSA_NAMES(65, 18), uo_ml_dsa_65_keymgmt_functions),
+    ALG(UO_TAB_KEYMGMT, UO_FAM_ML_DSA_87, ML_DSA_NAMES(87, 19), uo_ml_dsa_87_keymgmt_functions),
+    ALG(UO_TAB_SIGNATURE, UO_FAM_ML_DSA_44, ML_DSA_NAMES(44, 17),
+        uo_ml_dsa_44_signature_functions),
+    ALG(UO_TAB_SIGNATURE, UO_FAM_ML_DSA_65, ML_DSA_NAMES(65, 18),
+        uo_ml_dsa_65_signature_functions),
+    ALG(UO_TAB_SIGNATURE, UO_FAM_ML_DSA_87, ML_DSA_NAMES(87, 19),
+        uo_ml_dsa_87_signature_functions),
+    SLH_DSA(sha2, "SHA2", 128s, SHA2_128S, 20),
+    SLH_DSA(sha2, "SHA2", 128f, SHA2_128F, 21),
+    SLH_DSA(sha2, "SHA2", 192s, SHA2_192S, 22),
+    SLH_DSA(sha2, "SHA2", 192f, SHA2_192F, 23),
+    SLH_DSA(sha2, "SHA2", 256s, SHA2_256S, 24),
+    SLH_DSA(sha2, "SHA2", 256f, SHA2_256F, 25),
+    SLH_DSA(shake, "SHAKE", 128s, SHAKE_128S, 26),
+    SLH_DSA(shake, "SHAKE", 128f, SHAKE_128F, 27),
+    SLH_DSA(shake, "SHAKE", 192s, SHAKE_192S, 28),
+    SLH_DSA(shake, "SHAKE", 192f, SHAKE_192F, 29),
+    SLH_DSA(shake, "SHAKE", 256s, SHAKE_256S, 30),
+    SLH_DSA(shake, "SHAKE", 256f, SHAKE_256F, 31),
 };
 
-static const OSSL_ALGORITHM uo_signature[] = {
-    ALG("RSA:rsaEncryption:1.2.840.113549.1.1.1", uo_rsa_signature_functions),
-    ALG("ECDSA", uo_ecdsa_signature_functions),
-    ALG("ED25519:1.3.101.112", uo_ed25519_signature_functions),
-    ALG("ED448:1.3.101.113", uo_ed448_signature_functions),
-    { NULL, NULL, NULL, NULL }
-};
+/* 1 if the inner default provider has what entry e wraps. */
+static int alg_available(const UO_PROVCTX *pc, const UO_ALG_ENTRY *e)
+{
+    const UO_INNER_ALGS *a = &pc->inner[e->fam];
 
-static const OSSL_ALGORITHM uo_asym_cipher[] = {
-    ALG("RSA:rsaEncryption:1.2.840.113549.1.1.1", uo_rsa_asym_cipher_functions),
-    { NULL, NULL, NULL, NULL }
-};
+    switch (e->tab) {
+    case UO_TAB_KEYMGMT:
+        return a->keymgmt != NULL;
+    case UO_TAB_SIGNATURE:
+        return a->keymgmt != NULL && a->signature != NULL;
+    case UO_TAB_ASYM_CIPHER:
+        return a->keymgmt != NULL && a->cipher != NULL;
+    case UO_TAB_KEYEXCH:
+        return a->keymgmt != NULL && a->exchange != NULL;
+    case UO_TAB_KEM:
+        return a->keymgmt != NULL && a->kem != NULL;
+    }
+    return 0;
+}
 
-static const OSSL_ALGORITHM uo_keyexch[] = {
-    ALG("ECDH", uo_ecdh_keyexch_functions),
-    ALG("X25519:1.3.101.110", uo_x25519_keyexch_functions),
-    ALG("X448:1.3.101.111", uo_x448_keyexch_functions),
-    { NULL, NULL, NULL, NULL }
-};
+static int algs_build(UO_PROVCTX *pc)
+{
+    size_t i, n, count = sizeof(uo_algs) / sizeof(uo_algs[0]);
+    int t;
+
+    for (t = 0; t < UO_TAB_COUNT; t++) {
+        pc->algs[t] = OPENSSL_zalloc((count + 1) * sizeof(OSSL_ALGORITHM));
+        if (pc->algs[t] == NULL)
+            return 0;
+        for (i = n = 0; i < count; i++)
+            if (uo_algs[i].tab == t && alg_available(pc, &uo_algs[i]))
+                pc->algs[t][n++] = uo_algs[i].alg;
+    }
+    return 1;
+}
+
+static void algs_free(UO_PROVCTX *pc)
+{
+    int t;
+
+    for (t = 0; t < UO_TAB_COUNT; t++) {
+        OPENSSL_free(pc->algs[t]);
+        pc->algs[t] = NULL;
+    }
+}
 
 static const OSSL_ALGORITHM *uo_query(void *provctx, int operation_id, int *no_cache)
 {
+    UO_PROVCTX *pc = provctx;
+
     *no_cache = 0;
     switch (operation_id) {
     case OSSL_OP_KEYMGMT:
-        return uo_keymgmt;
+        return pc->algs[UO_TAB_KEYMGMT];
     case OSSL_OP_SIGNATURE:
-        return uo_signature;
+        return pc->algs[UO_TAB_SIGNATURE];
     case OSSL_OP_ASYM_CIPHER:
-        return uo_asym_cipher;
+        return pc->algs[UO_TAB_ASYM_CIPHER];
     case OSSL_OP_KEYEXCH:
-        return uo_keyexch;
+        return pc->algs[UO_TAB_KEYEXCH];
+    case OSSL_OP_KEM:
+        return pc->algs[UO_TAB_KEM];
     }
     return NULL;
 }
@@ -452,6 +556,7 @@ static void inner_algs_free(UO_PROVCTX *pc)
         EVP_SIGNATURE_free(pc->inner[i].signature);
         EVP_ASYM_CIPHER_free(pc->inner[i].cipher);
         EVP_KEYEXCH_free(pc->inner[i].exchange);
+        EVP_KEM_free(pc->inner[i].kem);
     }
 }
 
@@ -459,15 +564,42 @@ static void inner_algs_fetch(UO_PROVCTX *pc)
 {
     static const struct {
         enum uo_family fam;
-        const char *keymgmt, *signature, *cipher, *exchange;
+        const char *keymgmt, *signature, *cipher, *exchange, *kem;
     } names[] = {
-        { UO_FAM_RSA, "RSA", "RSA", "RSA", NULL },
-        { UO_FAM_RSA_PSS, "RSA-PSS", "RSA", NULL, NULL },
-        { UO_FAM_EC, "EC", "ECDSA", NULL, "ECDH" },
-        { UO_FAM_X25519, "X25519", NULL, NULL, "X25519" },
-        { UO_FAM_X448, "X448", NULL, NULL, "X448" },
-        { UO_FAM_ED25519, "ED25519", "ED25519", NULL, NULL },
-        { UO_FAM_ED448, "ED448", "ED448", NULL, NULL },
+        { UO_FAM_RSA, "RSA", "RSA", "RSA", NULL, NULL },
+        { UO_FAM_RSA_PSS, "RSA-PSS", "RSA", NULL, NULL, NULL },
+        { UO_FAM_EC, "EC", "ECDSA", NULL, "ECDH", NULL },
+        { UO_FAM_X25519, "X25519", NULL, NULL, "X25519", NULL },
+        { UO_FAM_X448, "X448", NULL, NULL, "X448", NULL },
+        { UO_FAM_ED25519, "ED25519", "ED25519", NULL, NULL, NULL },
+        { UO_FAM_ED448, "ED448", "ED448", NULL, NULL, NULL },
+        /* OpenSSL 3.5 and later; on 3.0 these fetches fail and the families stay empty */
+#define KEM_FAM(fam, name) { fam, name, NULL, NULL, NULL, name }
+#define SIG_FAM(fam, name) { fam, name, name, NULL, NULL, NULL }
+        KEM_FAM(UO_FAM_ML_KEM_512, "ML-KEM-512"),
+        KEM_FAM(UO_FAM_ML_KEM_768, "ML-KEM-768"),
+        KEM_FAM(UO_FAM_ML_KEM_1024, "ML-KEM-1024"),
+        KEM_FAM(UO_FAM_X25519MLKEM768, "X25519MLKEM768"),
+        KEM_FAM(UO_FAM_X448MLKEM1024, "X448MLKEM1024"),
+        KEM_FAM(UO_FAM_P256MLKEM768, "SecP256r1MLKEM768"),
+        KEM_FAM(UO_FAM_P384MLKEM1024, "SecP384r1MLKEM1024"),
+        SIG_FAM(UO_FAM_ML_DSA_44, "ML-DSA-44"),
+        SIG_FAM(UO_FAM_ML_DSA_65, "ML-DSA-65"),
+        SIG_FAM(UO_FAM_ML_DSA_87, "ML-DSA-87"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHA2_128S, "SLH-DSA-SHA2-128s"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHA2_128F, "SLH-DSA-SHA2-128f"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHA2_192S, "SLH-DSA-SHA2-192s"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHA2_192F, "SLH-DSA-SHA2-192f"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHA2_256S, "SLH-DSA-SHA2-256s"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHA2_256F, "SLH-DSA-SHA2-256f"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHAKE_128S, "SLH-DSA-SHAKE-128s"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHAKE_128F, "SLH-DSA-SHAKE-128f"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHAKE_192S, "SLH-DSA-SHAKE-192s"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHAKE_192F, "SLH-DSA-SHAKE-192f"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHAKE_256S, "SLH-DSA-SHAKE-256s"),
+        SIG_FAM(UO_FAM_SLH_DSA_SHAKE_256F, "SLH-DSA-SHAKE-256f"),
+#undef KEM_FAM
+#undef SIG_FAM
     };
     size_t i;
 
@@ -475,6 +607,10 @@ static void inner_algs_fetch(UO_PROVCTX *pc)
         UO_INNER_ALGS *a = &pc->inner[names[i].fam];
 
         a->keymgmt = EVP_KEYMGMT_fetch(pc->libctx, names[i].keymgmt, NULL);
+        if (a->keymgmt == NULL)
+            continue;
+        if (names[i].kem != NULL)
+            a->kem = EVP_KEM_fetch(pc->libctx, names[i].kem, NULL);
         if (names[i].signature != NULL)
             a->signature = EVP_SIGNATURE_fetch(pc->libctx, names[i].signature, NULL);
         if (names[i].cipher != NULL)
@@ -493,6 +629,7 @@ static void uo_teardown(void *provctx)
         return;
     uo_pool_log_stats(pc->pool);
     uo_pool_free(pc->pool);
+    algs_free(pc);
     inner_algs_free(pc);
     OSSL_PROVIDER_unload(pc->deflt);
     OSSL_LIB_CTX_free(pc->libctx);
@@ -569,6 +706,10 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         UO_LOG(1, "init failed: the inner default provider has no RSA");
         goto err;
     }
+    if (!algs_build(pc)) {
+        UO_LOG(1, "init failed: out of memory");
+        goto err;
+    }
     pc->multibuffer = mb_decide(mb);
     pcfg.stats_extra = stats_extra;
     pcfg.stats_arg = pc;
@@ -590,6 +731,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
 err:
     if (pc != NULL) {
+        algs_free(pc);
         inner_algs_free(pc);
         OSSL_PROVIDER_unload(pc->deflt);
         OSSL_LIB_CTX_free(pc->libctx);
