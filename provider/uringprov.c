@@ -710,6 +710,10 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         UO_LOG(1, "init failed: out of memory");
         goto err;
     }
+    UO_LOG(1, "post-quantum: ML-KEM and hybrids %s, ML-DSA %s, SLH-DSA %s",
+           pc->inner[UO_FAM_ML_KEM_768].kem != NULL ? "served" : "absent",
+           pc->inner[UO_FAM_ML_DSA_65].signature != NULL ? "served" : "absent",
+           pc->inner[UO_FAM_SLH_DSA_SHA2_128F].signature != NULL ? "served" : "absent");
     pc->multibuffer = mb_decide(mb);
     pcfg.stats_extra = stats_extra;
     pcfg.stats_arg = pc;
