@@ -5,7 +5,8 @@
 #   make test             install missing Debian packages, build, run the whole suite
 #   make demo             install missing Debian packages, build, show openssl speed with and without
 #   make bench            side-by-side benchmarks (docs/benchmarks.md)
-#   make install          into libcrypto's modulesdir (DESTDIR and PREFIX honoured)
+#   make install          the module into libcrypto's modulesdir, uringprov(7) into the manual
+#                         (DESTDIR and PREFIX honoured)
 #   make SANITIZE=address,undefined test      make SANITIZE=thread test      make CC=clang
 #   make MB=no            build without crypto_mb (no multi-buffer batches)
 #   V=1                   show the commands
@@ -14,6 +15,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD      ?= build
 PREFIX     ?= /usr/local
+MANDIR     ?= $(PREFIX)/share/man
 DESTDIR    ?=
 SANITIZE   ?=
 
@@ -163,11 +165,12 @@ bench: deps
 	@BUILD=$(BUILD) sh bench/run.sh
 
 install: $(MODULE)
-	install -d $(DESTDIR)$(MODULESDIR)
+	install -d $(DESTDIR)$(MODULESDIR) $(DESTDIR)$(MANDIR)/man7
 	install -m 0755 $(MODULE) $(DESTDIR)$(MODULESDIR)/uringprov.so
+	install -m 0644 man/uringprov.7 $(DESTDIR)$(MANDIR)/man7/uringprov.7
 
 uninstall:
-	rm -f $(DESTDIR)$(MODULESDIR)/uringprov.so
+	rm -f $(DESTDIR)$(MODULESDIR)/uringprov.so $(DESTDIR)$(MANDIR)/man7/uringprov.7
 
 clean:
 	rm -rf $(BUILD)
