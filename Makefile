@@ -118,7 +118,7 @@ all: $(MODULE)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/liboffload.a: $(OFFLOAD_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -181,10 +181,10 @@ clean:
 $(BUILD)/bench/latency: bench/latency.c $(TEST_HELPER_OBJ) $(MODULE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/latency.c $(TEST_HELPER_OBJ) $(TEST_LIBS) $(LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ bench/latency.c $(TEST_HELPER_OBJ) $(TEST_LIBS) $(LIBS)
 
 # The multi-buffer limit: the mb layer alone, eight full lanes on every CPU (docs/benchmarks.md).
 $(BUILD)/bench/mb_limit: bench/mb_limit.c $(BUILD)/libmb.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/mb_limit.c $(BUILD)/libmb.a $(LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ bench/mb_limit.c $(BUILD)/libmb.a $(LIBS)
