@@ -5,7 +5,9 @@
 #   make test             install missing Debian packages, build, run the whole suite
 #   make demo             install missing Debian packages, build, show openssl speed with and without
 #   make bench            side-by-side benchmarks (docs/benchmarks.md)
-#   make install          into libcrypto's modulesdir (DESTDIR and PREFIX honoured)
+#   make install          the module into libcrypto's modulesdir, uringprov(7) into the manual
+#                         (DESTDIR and PREFIX honoured)
+#   make deb              the Debian package openssl-provider-uringprov, into build/deb
 #   make SANITIZE=address,undefined test      make SANITIZE=thread test      make CC=clang
 #   make MB=no            build without crypto_mb (no multi-buffer batches)
 #   V=1                   show the commands
@@ -14,6 +16,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD      ?= build
 PREFIX     ?= /usr/local
+MANDIR     ?= $(PREFIX)/share/man
 DESTDIR    ?=
 SANITIZE   ?=
 
@@ -52,23 +55,30 @@ else
 MODULESDIR ?= $(PREFIX)/lib/ossl-modules
 endif
 
-DEBIAN_PACKAGES := build-essential pkg-config libssl-dev openssl liburing-dev check clang \
-                   valgrind curl haproxy nginx nghttp2-client gnuplot-nox libseccomp-dev \
-                   linux-perf libclang-rt-dev dpkg-dev
+# What debian/control's Build-Depends name, then the tools that build and check the package (make
+# deb, the CI's package stage): debhelper, lintian, man for the manual page's warnings.
+BUILD_DEPS      := build-essential pkg-config libssl-dev liburing-dev check dpkg-dev
+PACKAGING_TOOLS := debhelper lintian man-db groff-base
+DEBIAN_PACKAGES := $(BUILD_DEPS) openssl clang valgrind curl haproxy nginx nghttp2-client \
+                   gnuplot-nox libseccomp-dev linux-perf libclang-rt-dev $(PACKAGING_TOOLS)
 
 # crypto_mb (multi-buffer batches): the distribution's libcrypto-mb-dev where it has one (Debian 13
 # and later), else a static build from Debian's ipp-crypto source, made by `make deps` into a cache
 # outside the clone (tools/crypto_mb.sh) and linked into the module with its symbols hidden.
+# MB_FROM says which (make print-mb), for debian/rules.
 MB         ?= auto
 MB_VERSION := 2021.12.1
 MB_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/uringprov/crypto_mb-$(MB_VERSION)
+MB_FROM    := none
 ifeq ($(MB),no)
 MB_CFLAGS  :=
 MB_LIBS    :=
 else ifneq ($(wildcard /usr/include/crypto_mb/rsa.h),)
+MB_FROM    := system
 MB_CFLAGS  := -DUO_HAVE_CRYPTO_MB
 MB_LIBS    := -lcrypto_mb
 else ifneq ($(wildcard $(MB_CACHE)/lib/libcrypto_mb.a),)
+MB_FROM    := static
 MB_CFLAGS  := -DUO_HAVE_CRYPTO_MB -I$(MB_CACHE)/include
 MB_LIBS    := $(MB_CACHE)/lib/libcrypto_mb.a
 endif
@@ -109,14 +119,14 @@ TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
 MODULE := $(BUILD)/uringprov.so
 
-.PHONY: all deps test check demo bench install uninstall clean
+.PHONY: all deps test check demo bench install uninstall clean deb print-mb
 .SECONDARY:
 all: $(MODULE)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/liboffload.a: $(OFFLOAD_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -163,11 +173,31 @@ bench: deps
 	@BUILD=$(BUILD) sh bench/run.sh
 
 install: $(MODULE)
-	install -d $(DESTDIR)$(MODULESDIR)
+	install -d $(DESTDIR)$(MODULESDIR) $(DESTDIR)$(MANDIR)/man7
 	install -m 0755 $(MODULE) $(DESTDIR)$(MODULESDIR)/uringprov.so
+	install -m 0644 man/uringprov.7 $(DESTDIR)$(MANDIR)/man7/uringprov.7
 
 uninstall:
-	rm -f $(DESTDIR)$(MODULESDIR)/uringprov.so
+	rm -f $(DESTDIR)$(MODULESDIR)/uringprov.so $(DESTDIR)$(MANDIR)/man7/uringprov.7
+
+# The Debian package: the build dependencies and packaging tools, crypto_mb as make deps makes it,
+# then dpkg-buildpackage on a copy of the tree (tools/deb.sh), so that the .deb and .changes land in
+# DEB_OUT and not in the clone's parent directory. MB=no, or the build profile pkg.uringprov.nomb
+# (DEB_BUILD_PROFILES), makes a package without batches.
+DEB_OUT ?= $(BUILD)/deb
+ifeq ($(MB),no)
+DEB_PROFILES := $(strip $(DEB_BUILD_PROFILES) pkg.uringprov.nomb)
+else
+DEB_PROFILES := $(DEB_BUILD_PROFILES)
+endif
+deb:
+	@sh test/deps.sh $(BUILD_DEPS) $(PACKAGING_TOOLS)
+	@$(if $(filter pkg.uringprov.nomb,$(DEB_PROFILES)),:,sh tools/crypto_mb.sh $(MB_VERSION) $(MB_CACHE))
+	@DEB_BUILD_PROFILES="$(DEB_PROFILES)" MB_CACHE=$(MB_CACHE) sh tools/deb.sh $(DEB_OUT)
+
+# Where crypto_mb comes from with these settings: "system", "static CACHE_DIR" or "none CACHE_DIR".
+print-mb:
+	@echo $(MB_FROM)$(if $(filter system,$(MB_FROM)),, $(MB_CACHE))
 
 clean:
 	rm -rf $(BUILD)
@@ -178,10 +208,10 @@ clean:
 $(BUILD)/bench/latency: bench/latency.c $(TEST_HELPER_OBJ) $(MODULE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/latency.c $(TEST_HELPER_OBJ) $(TEST_LIBS) $(LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ bench/latency.c $(TEST_HELPER_OBJ) $(TEST_LIBS) $(LIBS)
 
 # The multi-buffer limit: the mb layer alone, eight full lanes on every CPU (docs/benchmarks.md).
 $(BUILD)/bench/mb_limit: bench/mb_limit.c $(BUILD)/libmb.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/mb_limit.c $(BUILD)/libmb.a $(LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ bench/mb_limit.c $(BUILD)/libmb.a $(LIBS)
