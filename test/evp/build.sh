@@ -308,12 +308,15 @@ if stale "$out/evp_test_uo" "$src/test/evp_test.c" "$out/libtestutil.a" "$self" 
     sed 's/t->meth->run_test(t)/uo_evp_run(t)/' "$src/test/evp_test.c" >"$out/evp_test_hooked.c"
     # What changed in evp_test.c between releases, told to uo_evp_test.c by what the file has rather
     # than by a version number: 3.0's KeyGen test keeps its context in its data (later releases
-    # make it inside the run); 3.5 added the Sign-Message and Verify-Message tests.
+    # make it inside the run); 3.5 added the Sign-Message and Verify-Message tests, and its Kem
+    # test keeps the context it ran in its data.
     uo_defs=""
     sed -n '/^typedef struct keygen_test_data_st/,/^}/p' "$src/test/evp_test.c" | grep -q genctx &&
         uo_defs="$uo_defs -DUO_EVP_KEYGEN_CTX_IN_DATA"
     grep -q '^static const EVP_TEST_METHOD psign_message_test_method' "$src/test/evp_test.c" &&
         uo_defs="$uo_defs -DUO_EVP_MESSAGE_TESTS"
+    grep -q 'kdata->ctx = EVP_PKEY_CTX_new_from_pkey' "$src/test/evp_test.c" &&
+        uo_defs="$uo_defs -DUO_EVP_KEM_TESTS"
     $CC $EVP_CFLAGS $uo_defs $ossl_inc -I"$out" -I"$root/test/helpers" $crypto_cflags \
         -c -o "$out/obj/uo_evp_test.o" "$root/test/evp/uo_evp_test.c"
     $CC -O2 -g $UO_WARN -I"$root/test/helpers" $crypto_cflags \

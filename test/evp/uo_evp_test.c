@@ -13,7 +13,8 @@
  * own ASYNC_WAIT_CTX, so the provider's per-wait-ctx fd is made and cleaned up once per test. The
  * set-up (contexts, Ctrl lines) happens while evp_test parses the stanza, outside the job.
  *
- * After each Sign, Verify, VerifyRecover, Decrypt, Derive, KeyGen and DigestSign/Verify test:
+ * After each Sign, Verify, VerifyRecover, Decrypt, Derive, Kem (3.5), KeyGen and DigestSign/Verify
+ * test:
  * - FALLBACK: the operation ran on another provider although uringprov offers its algorithm.
  *   OpenSSL 3.0 silently uses the key's own provider when uringprov's keymgmt refuses to import
  *   the key, and a vector that the default provider passed says nothing about uringprov.
@@ -67,6 +68,10 @@ static EVP_PKEY_CTX *uo_op_ctx(const EVP_TEST *t)
     if (m == &digestsign_test_method || m == &digestverify_test_method
         || m == &oneshot_digestsign_test_method || m == &oneshot_digestverify_test_method)
         return ((DIGESTSIGN_DATA *)t->data)->pctx;
+#ifdef UO_EVP_KEM_TESTS
+    if (m == &pkey_kem_test_method)
+        return ((KEM_DATA *)t->data)->ctx;
+#endif
 #ifdef UO_EVP_KEYGEN_CTX_IN_DATA
     if (m == &keygen_test_method)
         return ((KEYGEN_TEST_DATA *)t->data)->genctx;
@@ -122,6 +127,15 @@ static int uo_uringprov_offers(const EVP_PKEY_CTX *ctx, const char **name)
         c = EVP_ASYM_CIPHER_fetch(libctx, *name, q);
         offers = c != NULL;
         EVP_ASYM_CIPHER_free(c);
+#ifdef UO_EVP_KEM_TESTS
+    } else if (EVP_PKEY_CTX_IS_KEM_OP(ctx) && ctx->op.encap.kem != NULL) {
+        EVP_KEM *k;
+
+        *name = EVP_KEM_get0_name(ctx->op.encap.kem);
+        k = EVP_KEM_fetch(libctx, *name, q);
+        offers = k != NULL;
+        EVP_KEM_free(k);
+#endif
     } else if (EVP_PKEY_CTX_IS_GEN_OP(ctx) && ctx->keymgmt != NULL) {
         EVP_KEYMGMT *k;
 
