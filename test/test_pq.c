@@ -672,8 +672,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("pq");
-    TCase *sync = tcase_create("sync"), *async = tcase_create("async");
+    Suite *s;
+    TCase *sync, *async;
     EVP_KEM *probe;
     SRunner *sr;
     int failed;
@@ -685,6 +685,9 @@ int main(void)
         return 77;
     }
     EVP_KEM_free(probe);
+    s = suite_create("pq");
+    sync = tcase_create("sync");
+    async = tcase_create("async");
     tcase_add_checked_fixture(sync, setup, teardown);
     tcase_add_checked_fixture(async, setup, teardown);
     tcase_set_timeout(sync, 120);
