@@ -102,6 +102,12 @@ typedef struct uo_provctx_st {
     UO_MB_STATS mb;
     UO_INNER_ALGS inner[UO_FAM_COUNT];
     OSSL_ALGORITHM *algs[UO_TAB_COUNT]; /* what query_operation answers, NULL-terminated */
+    /*
+     * OpenSSL 3.4's EVP_PKEY_sign_message_init and EVP_PKEY_verify_message_init, looked up in the
+     * running libcrypto (NULL before 3.4), so that a module built against 3.0 needs no newer symbol.
+     */
+    int (*sign_message_init)(EVP_PKEY_CTX *, EVP_SIGNATURE *, const OSSL_PARAM *);
+    int (*verify_message_init)(EVP_PKEY_CTX *, EVP_SIGNATURE *, const OSSL_PARAM *);
 } UO_PROVCTX;
 
 /* Family descriptor: what a key of that family needs beyond the shared code. */
@@ -238,6 +244,12 @@ void uo_opctx_free(UO_OPCTX *ctx);
 UO_OPCTX *uo_opctx_dup(const UO_OPCTX *src);
 /* (Re)initialises ctx->pctx for operation on key (NULL: keep the current key). */
 int uo_opctx_init(UO_OPCTX *ctx, UO_KEY *key, int operation, const OSSL_PARAM params[]);
+/*
+ * Message sign/verify init (OpenSSL 3.4 and later) on the inner side: the inner context is set up
+ * by EVP_PKEY_sign_message_init or EVP_PKEY_verify_message_init, and each EVP_PKEY_sign or
+ * EVP_PKEY_verify that follows signs or verifies one whole message, as often as the caller likes.
+ */
+int uo_opctx_message_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const OSSL_PARAM params[]);
 /* Digest sign/verify init on the inner side; key NULL reuses the current key. */
 int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdname,
                          const char *props, const OSSL_PARAM params[]);

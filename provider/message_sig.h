@@ -2,8 +2,8 @@
 /*
  * message_sig.h - the signature table of the algorithms that sign a whole message in one call,
  * with no digest of the caller's choosing (ML-DSA, SLH-DSA): message sign and verify (OpenSSL 3.4
- * and later), and one-shot digest sign and verify with no digest, which libssl and X509_sign use.
- * Signing is offloaded; the callbacks are signature.c's.
+ * and later: pkeyutl, openssl speed), and one-shot digest sign and verify with no digest, which
+ * libssl and X509_sign use. Signing is offloaded; the callbacks are signature.c's.
  */
 #ifndef URINGPROV_MESSAGE_SIG_H
 #define URINGPROV_MESSAGE_SIG_H
@@ -31,9 +31,9 @@
         { OSSL_FUNC_SIGNATURE_FREECTX, (void (*)(void))uo_sig_freectx },                        \
         { OSSL_FUNC_SIGNATURE_DUPCTX, (void (*)(void))uo_sig_dupctx },                          \
         { OSSL_FUNC_SIGNATURE_SIGN_MESSAGE_INIT, (void (*)(void))uo_sig_sign_message_init },    \
-        { OSSL_FUNC_SIGNATURE_SIGN, (void (*)(void))uo_sig_digest_sign },                       \
+        { OSSL_FUNC_SIGNATURE_SIGN, (void (*)(void))uo_sig_sign },                              \
         { OSSL_FUNC_SIGNATURE_VERIFY_MESSAGE_INIT, (void (*)(void))uo_sig_verify_message_init }, \
-        { OSSL_FUNC_SIGNATURE_VERIFY, (void (*)(void))uo_sig_digest_verify },                   \
+        { OSSL_FUNC_SIGNATURE_VERIFY, (void (*)(void))uo_sig_verify },                          \
         { OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, (void (*)(void))uo_sig_digest_sign_init },      \
         { OSSL_FUNC_SIGNATURE_DIGEST_SIGN, (void (*)(void))uo_sig_digest_sign },                \
         { OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, (void (*)(void))uo_sig_digest_verify_init },  \

@@ -340,6 +340,32 @@ int uo_opctx_init(UO_OPCTX *ctx, UO_KEY *key, int operation, const OSSL_PARAM pa
     return 1;
 }
 
+int uo_opctx_message_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const OSSL_PARAM params[])
+{
+    int (*init)(EVP_PKEY_CTX *, EVP_SIGNATURE *, const OSSL_PARAM *);
+    EVP_SIGNATURE *alg;
+
+    if (ctx == NULL || !opctx_set_key(ctx, key))
+        return 0;
+    init = sign ? ctx->pc->sign_message_init : ctx->pc->verify_message_init;
+    alg = ctx->pc->inner[ctx->family].signature;
+    if (init == NULL || alg == NULL) {
+        UO_RAISE_DATA(ctx->pc, UO_R_UNSUPPORTED, "message signing needs OpenSSL 3.4 or later");
+        return 0;
+    }
+    opctx_reset(ctx);
+    ctx->pctx = EVP_PKEY_CTX_new_from_pkey(ctx->pc->libctx, ctx->pkey, NULL);
+    if (ctx->pctx == NULL)
+        return 0;
+    if (init(ctx->pctx, alg, params) <= 0) {
+        opctx_reset(ctx);
+        return 0;
+    }
+    ctx->operation = sign ? EVP_PKEY_OP_SIGN : EVP_PKEY_OP_VERIFY;
+    ctx->params_given = params != NULL && params->key != NULL;
+    return 1;
+}
+
 int uo_opctx_digest_init(UO_OPCTX *ctx, UO_KEY *key, int sign, const char *mdname,
                          const char *props, const OSSL_PARAM params[])
 {

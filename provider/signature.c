@@ -176,18 +176,19 @@ int uo_sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, siz
 }
 
 /*
- * OpenSSL 3.4 and later: EVP_PKEY_sign_message_init and EVP_PKEY_verify_message_init, then one
- * EVP_PKEY_sign or EVP_PKEY_verify over the whole message (ML-DSA, SLH-DSA). The inner context
- * does the same through a one-shot digest sign with no digest, which OpenSSL 3.0's API has.
+ * OpenSSL 3.4 and later: EVP_PKEY_sign_message_init or EVP_PKEY_verify_message_init, then any number
+ * of EVP_PKEY_sign or EVP_PKEY_verify calls, each over a whole message (ML-DSA, SLH-DSA; openssl
+ * speed signs again and again on one context). The inner context is initialised the same way, and
+ * uo_sig_sign and uo_sig_verify run its operations.
  */
 int uo_sig_sign_message_init(void *vctx, void *provkey, const OSSL_PARAM params[])
 {
-    return uo_opctx_digest_init(vctx, provkey, 1, NULL, NULL, params);
+    return uo_opctx_message_init(vctx, provkey, 1, params);
 }
 
 int uo_sig_verify_message_init(void *vctx, void *provkey, const OSSL_PARAM params[])
 {
-    return uo_opctx_digest_init(vctx, provkey, 0, NULL, NULL, params);
+    return uo_opctx_message_init(vctx, provkey, 0, params);
 }
 
 int uo_sig_digest_verify_init(void *vctx, const char *mdname, void *provkey,

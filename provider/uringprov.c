@@ -8,6 +8,8 @@
  * from it (never from the application's context), and says in the debug log why it failed if it
  * does. Threads and rings start later, on first use, in each process (see offload/pool.c).
  */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,6 +623,26 @@ static void inner_algs_fetch(UO_PROVCTX *pc)
     ERR_clear_error();
 }
 
+/*
+ * A function of the libcrypto this module runs with, by name, or NULL where that version has none:
+ * looked up in the library that holds one of the functions we call, which an application may have
+ * loaded privately (RTLD_LOCAL), out of RTLD_DEFAULT's reach.
+ */
+static void *libcrypto_sym(const char *name)
+{
+    Dl_info info;
+    void *lib, *sym;
+
+    if (dladdr((void *)&EVP_PKEY_CTX_new_from_pkey, &info) == 0 || info.dli_fname == NULL)
+        return dlsym(RTLD_DEFAULT, name);
+    lib = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    if (lib == NULL)
+        return NULL;
+    sym = dlsym(lib, name);
+    dlclose(lib); /* RTLD_NOLOAD took a reference on the loaded library; it stays loaded */
+    return sym;
+}
+
 static void uo_teardown(void *provctx)
 {
     UO_PROVCTX *pc = provctx;
@@ -706,6 +728,9 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         UO_LOG(1, "init failed: the inner default provider has no RSA");
         goto err;
     }
+    /* dlsym's answer is a data pointer; POSIX makes it a function pointer as well. */
+    *(void **)&pc->sign_message_init = libcrypto_sym("EVP_PKEY_sign_message_init");
+    *(void **)&pc->verify_message_init = libcrypto_sym("EVP_PKEY_verify_message_init");
     if (!algs_build(pc)) {
         UO_LOG(1, "init failed: out of memory");
         goto err;

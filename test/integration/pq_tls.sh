@@ -17,6 +17,8 @@
 # inline and no fallback: had the ML-KEM half (or the whole KEM) stayed in the default provider,
 # the count would differ.
 #
+# First, openssl speed -async_jobs with ML-KEM-768 and ML-DSA-44 through the sample configuration.
+#
 # Exit 77 (skip) when the OpenSSL under test has no ML-KEM (3.0 to 3.4) or a tool is missing.
 set -eu
 
@@ -48,6 +50,26 @@ last=""
 
 # Servers accept the hybrid and pure ML-KEM groups that their defaults leave out.
 groups=X25519MLKEM768:SecP256r1MLKEM768:SecP384r1MLKEM1024:MLKEM768:x25519
+# openssl speed -async_jobs through uringprov: one ML-KEM and one ML-DSA context each encapsulate,
+# decapsulate, sign and verify again and again, in jobs. speed exits 0 even when an operation fails,
+# so each of the six operations (keygen, encaps, decaps; keygen, sign, verify) must have its -mr
+# count line, "+R<n>:<count>:<algorithm>:<seconds>" (the +F summary tags differ between versions),
+# with a count above zero, and no error.
+last=speed
+uo_run "$sample" speed.log 1 timeout 120 openssl speed -mr -elapsed -seconds 1 -async_jobs 4 \
+    ML-KEM-768 ML-DSA-44 </dev/null >speed.out 2>&1 || fail "openssl speed exited $?"
+grep -i 'error\|failure' speed.out && fail "openssl speed reported errors"
+counts=$(awk -F: '$1 ~ /^\+R[0-9]+$/ && ($3 == "ML-KEM-768" || $3 == "ML-DSA-44") && $2 > 0 { n++ }
+                  END { print n + 0 }' speed.out)
+[ "$counts" -eq 6 ] || fail "openssl speed: $counts of the 6 operations counted any"
+stats=$(stats_line speed.log)
+[ "$(stat_of offloaded "$stats")" -gt 0 ] || fail "openssl speed offloaded nothing: $stats"
+[ "$(stat_of pauses "$stats")" -ge "$(stat_of offloaded "$stats")" ] ||
+    fail "openssl speed: its jobs did not pause for every offloaded operation"
+echo "ok: openssl speed -async_jobs 4 ML-KEM-768 ML-DSA-44: $(echo "$stats" | sed 's/.* stats: //' |
+    cut -d ' ' -f 1-4)"
+last=""
+
 mkfifo server.in ref.in
 exec 3<>server.in 4<>ref.in
 
