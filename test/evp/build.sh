@@ -315,8 +315,8 @@ if stale "$out/evp_test_uo" "$src/test/evp_test.c" "$out/libtestutil.a" "$self" 
         uo_defs="$uo_defs -DUO_EVP_KEYGEN_CTX_IN_DATA"
     grep -q '^static const EVP_TEST_METHOD psign_message_test_method' "$src/test/evp_test.c" &&
         uo_defs="$uo_defs -DUO_EVP_MESSAGE_TESTS"
-    grep -q 'kdata->ctx = EVP_PKEY_CTX_new_from_pkey' "$src/test/evp_test.c" &&
-        uo_defs="$uo_defs -DUO_EVP_KEM_TESTS"
+    sed -n '/^typedef struct kem_data_st/,/^}/p' "$src/test/evp_test.c" |
+        grep -q 'EVP_PKEY_CTX \*ctx;' && uo_defs="$uo_defs -DUO_EVP_KEM_TESTS"
     $CC $EVP_CFLAGS $uo_defs $ossl_inc -I"$out" -I"$root/test/helpers" $crypto_cflags \
         -c -o "$out/obj/uo_evp_test.o" "$root/test/evp/uo_evp_test.c"
     $CC -O2 -g $UO_WARN -I"$root/test/helpers" $crypto_cflags \
