@@ -7,6 +7,7 @@
 # without touching /etc/apt. Not fatal: when it cannot be done it says why and exits 0, and the
 # build goes on without crypto_mb (no multi-buffer batching). Exits 1 only on a checksum mismatch.
 set -eu
+. "$(dirname "$0")/debsrc.sh"
 
 P='make deps: crypto_mb:'
 VER=${1:-2021.12.1}
@@ -92,43 +93,16 @@ if [ -n "$need" ]; then
     apt_install $need || fail "apt-get install$need failed (needs root or sudo)"
 fi
 
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -r "$keyring" ] || skip "$keyring is missing (package debian-archive-keyring), cannot verify Debian's source index"
-
-# The machine's own Debian mirror, for a private apt state of this project's (no /etc/apt change).
-uri=""
-if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-    uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-fi
-if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
-    uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z+]+:\/\// && $i !~ /security/) { print $i; exit } }' \
-        /etc/apt/sources.list)
-fi
-uri=${uri:-http://deb.debian.org/debian}
-uri=${uri%/}
-
+# The source index, in an apt state directory of the project's own (tools/debsrc.sh).
 D=$(dirname "$CACHE")/apt
-mkdir -p "$D/lists/partial" 2>>"$log" || fail "cannot create $D"
-O="-o Dir::Etc::sourcelist=$D/src.list -o Dir::Etc::sourceparts=- -o Dir::State::Lists=$D/lists"
-O="$O -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache="
-index() {
-    printf 'deb-src [signed-by=%s] %s trixie main\ndeb-src [signed-by=%s] %s sid main\n' \
-        "$keyring" "$1" "$keyring" "$1" >"$D/src.list"
-    say "fetching Debian's $PKG source index (trixie, sid) from $1 into $D"
-    # shellcheck disable=SC2086 # $O is a list of options
-    apt-get $O -q update </dev/null >>"$log" 2>&1 &&
-        apt-cache $O showsrc "$PKG" 2>>"$log" | grep -q '^Version:'
-}
-if ! index "$uri"; then
-    [ "$uri" = http://deb.debian.org/debian ] && fail "no $PKG source in Debian's trixie/sid index"
-    index http://deb.debian.org/debian || fail "no $PKG source in Debian's trixie/sid index"
-fi
+debsrc_init "$D" "$log" trixie sid || skip "$DEBSRC_WHY"
+say "fetching Debian's $PKG source index (trixie, sid) into $D"
+debsrc_index "$PKG" || fail "$DEBSRC_WHY"
 
 # Candidate versions: the requested one first, then the others of its series, newest first.
 series=${VER%.*}
 upstream() { u=${1#*:}; u=${u%-*}; printf '%s\n' "${u%%[+~]*}"; }
-# shellcheck disable=SC2086
-all=$(apt-cache $O showsrc "$PKG" 2>>"$log" | awk '/^Version:/ {print $2}' | sort -u | sort -r -V)
+all=$(debsrc_versions "$PKG" | sort -r -V)
 cands=""
 for v in $all; do
     [ "$(upstream "$v")" = "$VER" ] && cands="$cands $v"
@@ -140,67 +114,27 @@ for v in $all; do
 done
 [ -n "$cands" ] || skip "Debian lists no $PKG $series.x (it has: $(printf %s "$all" | tr "\n" " "))"
 
-download() { # url dest: curl, then wget, then python3, whichever is there and works
-    : >"$tmp/dl.err"
-    if command -v curl >/dev/null 2>&1; then
-        curl -fsSL --retry 2 -o "$2" "$1" 2>>"$tmp/dl.err" && return 0
-    fi
-    if command -v wget >/dev/null 2>&1; then
-        wget -q -O "$2" "$1" 2>>"$tmp/dl.err" || echo "wget: failed ($?)" >>"$tmp/dl.err"
-        [ -s "$2" ] && return 0
-    fi
-    if command -v python3 >/dev/null 2>&1; then
-        python3 -c 'import shutil, sys, urllib.request
-try:
-    with urllib.request.urlopen(sys.argv[1], timeout=120) as r, open(sys.argv[2], "wb") as f:
-        shutil.copyfileobj(r, f)
-except Exception as e:
-    sys.exit("python3: %s" % e)' "$1" "$2" 2>>"$tmp/dl.err" && return 0
-    fi
-    rm -f "$2"
-    return 1
-}
-
 # The .dsc and .debian.tar.xz may be 404 (apt-get source then exits 100): only the upstream
 # tarball is needed, checked against the SHA256 the signed index lists for it.
 got=""
-tried=""
 for v in $cands; do
-    # shellcheck disable=SC2086
-    line=$(apt-get $O source --print-uris "$PKG=$v" </dev/null 2>>"$log" |
-        grep "^'[^']*\.orig\.tar\.[a-z0-9]*' " | head -n 1) || line=""
-    [ -n "$line" ] || { say "$PKG $v: no upstream tarball listed; trying the next version"; continue; }
-    # shellcheck disable=SC2086 # 'URI' file size SHA256:hex
-    set -- $line
-    url=${1#\'}
-    url=${url%\'}
-    file=$(basename "$2")
-    case $4 in
-        SHA256:*) sum=${4#SHA256:} ;;
-        *) say "$PKG $v: no SHA256 listed for $file; trying the next version"; continue ;;
-    esac
-    case " $tried " in *" $url "*) continue ;; esac
-    tried="$tried $url"
-    say "downloading $file ($PKG $v, $3 bytes)"
-    if ! download "$url" "$tmp/$file"; then
-        cat "$tmp/dl.err" >>"$log"
-        say "$url could not be downloaded ($(head -n 1 "$tmp/dl.err")); trying the next version"
-        continue
-    fi
-    have=$(sha256sum "$tmp/$file" | cut -d ' ' -f 1)
-    if [ "$have" != "$(printf '%s' "$sum" | tr 'A-F' 'a-f')" ]; then
-        printf '%s SHA256 mismatch for %s from %s: expected %s, got %s; refusing to build it\n' \
-            "$P" "$file" "$url" "$sum" "$have" >&2
+    say "downloading the upstream tarball of $PKG $v"
+    rc=0
+    debsrc_orig "$PKG" "$v" "$tmp" || rc=$?
+    if [ "$rc" -eq 3 ]; then
+        printf '%s %s; refusing to build it\n' "$P" "$DEBSRC_WHY" >&2
         exit 1
     fi
-    say "SHA256 of $file matches Debian's index ($sum)"
+    [ "$rc" -eq 0 ] || { say "$DEBSRC_WHY; trying the next version"; continue; }
+    file=$DEBSRC_FILE
+    say "SHA256 of $(basename "$file") matches Debian's index"
     got=$v
     break
 done
 [ -n "$got" ] || skip "none of the listed $PKG versions (${cands# }) could be downloaded"
 
 mkdir "$tmp/src"
-tar -xf "$tmp/$file" -C "$tmp/src" 2>>"$log" || fail "cannot unpack $file"
+tar -xf "$file" -C "$tmp/src" 2>>"$log" || fail "cannot unpack $file"
 cml=$(find "$tmp/src" -path '*/sources/ippcp/crypto_mb/CMakeLists.txt' | head -n 1)
 [ -n "$cml" ] || skip "$file has no sources/ippcp/crypto_mb/CMakeLists.txt"
 src=$(dirname "$cml")

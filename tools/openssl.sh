@@ -17,6 +17,7 @@
 # last (only) line on stdout. Exits non-zero when no OpenSSL of the series can be had, with the
 # reason (and the end of the log).
 set -eu
+. "$(dirname "$0")/debsrc.sh"
 
 P='openssl.sh:'
 say() { printf '%s %s\n' "$P" "$*" >&2; }
@@ -108,49 +109,15 @@ for t in apt-get apt-cache perl make cc tar sha256sum; do
 done
 command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need="$need curl"
 [ -z "$need" ] || offline "missing tools:$need (build-essential, perl, curl; apt-get for the index)"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -r "$keyring" ] || offline "$keyring is missing (debian-archive-keyring): cannot verify Debian's index"
-
-# The machine's own Debian mirror (not its security one).
-uri=""
-if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-    uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-fi
-if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
-    uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z+]+:\/\// && $i !~ /security/) { print $i; exit } }' \
-        /etc/apt/sources.list)
-fi
-uri=${uri:-http://deb.debian.org/debian}
-uri=${uri%/}
-
+# The source index, in an apt state directory of the project's own (tools/debsrc.sh).
 D=$CACHE/apt-openssl
-mkdir -p "$D/lists/partial" || fail "cannot create $D"
-O="-o Dir::Etc::sourcelist=$D/src.list -o Dir::Etc::sourceparts=- -o Dir::State::Lists=$D/lists"
-O="$O -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache="
-# Concurrent runs (3.5 and 4.0 at once) share the lists: one apt-get update at a time.
-serial() {
-    if command -v flock >/dev/null 2>&1; then flock "$D/.lock" "$@"; else "$@"; fi
-}
-index() {
-    : >"$D/src.list"
-    for suite in trixie sid experimental; do
-        printf 'deb-src [signed-by=%s] %s %s main\n' "$keyring" "$1" "$suite" >>"$D/src.list"
-    done
-    say "fetching Debian's $PKG source index (trixie, sid, experimental) from $1 into $D"
-    # shellcheck disable=SC2086 # $O is a list of options
-    serial apt-get $O -q update </dev/null >>"$log" 2>&1 &&
-        apt-cache $O showsrc --only-source "$PKG" 2>>"$log" | grep -q '^Version:'
-}
-if ! index "$uri"; then
-    if [ "$uri" = http://deb.debian.org/debian ] || ! index http://deb.debian.org/debian; then
-        offline "cannot fetch Debian's $PKG source index"
-    fi
-fi
+debsrc_init "$D" "$log" trixie sid experimental || offline "$DEBSRC_WHY"
+say "fetching Debian's $PKG source index (trixie, sid, experimental) into $D"
+debsrc_index "$PKG" || offline "$DEBSRC_WHY"
 
 # Candidates: released versions of the series (no ~alpha/~beta/~rc), newest first.
 upstream() { _u=${1#*:}; _u=${_u%-*}; printf '%s\n' "${_u%%+*}"; }
-# shellcheck disable=SC2086
-all=$(apt-cache $O showsrc --only-source "$PKG" 2>>"$log" | awk '/^Version:/ {print $2}' | sort -u)
+all=$(debsrc_versions "$PKG")
 cands=""
 for v in $all; do
     u=$(upstream "$v")
@@ -167,23 +134,9 @@ cands=$(printf '%s\n' $cands | sort -r -V)
 # shellcheck disable=SC2086
 say "Debian lists $PKG $SERIES: $(printf '%s\n' $cands | sed 's/^[^:]*://' | tr '\n' ' ')"
 
-download() { # URL DEST
-    : >"$tmp/dl.err"
-    if command -v curl >/dev/null 2>&1; then
-        curl -fsSL --retry 2 -o "$2" "$1" 2>>"$tmp/dl.err" && return 0
-    fi
-    if command -v wget >/dev/null 2>&1; then
-        wget -q -O "$2" "$1" 2>>"$tmp/dl.err" || echo "wget: failed ($?)" >>"$tmp/dl.err"
-        [ -s "$2" ] && return 0
-    fi
-    rm -f "$2"
-    return 1
-}
-
 # The newest release whose upstream tarball downloads and matches the index's SHA256. One already
 # installed in the cache is taken as it is.
 got=""
-tried=""
 for c in $cands; do
     u=${c%%:*} v=${c#*:}
     if installed "$CACHE/openssl-$u"; then
@@ -192,31 +145,13 @@ for c in $cands; do
         printf '%s\n' "$CACHE/openssl-$u"
         exit 0
     fi
-    # shellcheck disable=SC2086
-    line=$(apt-get $O source --print-uris "$PKG=$v" </dev/null 2>>"$log" |
-        grep "^'[^']*\.orig\.tar\.[a-z0-9]*' " | head -n 1) || line=""
-    [ -n "$line" ] || { say "$PKG $v: no upstream tarball listed; trying the next version"; continue; }
-    # shellcheck disable=SC2086 # 'URI' file size SHA256:hex
-    set -- $line
-    url=${1#\'}
-    url=${url%\'}
-    file=$(basename "$2")
-    case $4 in
-        SHA256:*) sum=$(printf '%s' "${4#SHA256:}" | tr 'A-F' 'a-f') ;;
-        *) say "$PKG $v: no SHA256 listed for $file; trying the next version"; continue ;;
-    esac
-    case " $tried " in *" $url "*) continue ;; esac
-    tried="$tried $url"
-    say "downloading $file ($PKG $v, $3 bytes)"
-    if ! download "$url" "$tmp/$file"; then
-        cat "$tmp/dl.err" >>"$log"
-        say "$PKG $v: $url could not be downloaded ($(head -n 1 "$tmp/dl.err")); trying the next version"
-        continue
-    fi
-    have=$(sha256sum "$tmp/$file" | cut -d ' ' -f 1)
-    [ "$have" = "$sum" ] ||
-        die "SHA256 mismatch for $file from $url: Debian's index says $sum, got $have; not building it"
-    say "SHA256 of $file matches Debian's index ($sum)"
+    say "downloading the upstream tarball of $PKG $v"
+    rc=0
+    debsrc_orig "$PKG" "$v" "$tmp" || rc=$?
+    [ "$rc" -ne 3 ] || die "$DEBSRC_WHY; not building it"
+    [ "$rc" -eq 0 ] || { say "$DEBSRC_WHY; trying the next version"; continue; }
+    file=$DEBSRC_FILE
+    say "SHA256 of $(basename "$file") matches Debian's index"
     got=$u
     break
 done
@@ -227,8 +162,8 @@ log=$CACHE/openssl-$got.log # the build's own log, kept beside the install
 : >"$log" || fail "cannot write $log"
 say "building OpenSSL $got for $prefix ($JOBS jobs; log: $log)"
 mkdir "$tmp/src"
-tar -xf "$tmp/$file" -C "$tmp/src" 2>>"$log" || fail "cannot unpack $file"
-rm -f "$tmp/$file"
+tar -xf "$file" -C "$tmp/src" 2>>"$log" || fail "cannot unpack $file"
+rm -f "$file"
 src=$(find "$tmp/src" -mindepth 2 -maxdepth 2 -name Configure | head -n 1)
 [ -n "$src" ] || fail "$file has no Configure"
 src=$(dirname "$src")

@@ -19,10 +19,9 @@
 # 3.0.17-1~deb12u2, 3.0.20-1~deb12u2 and 3.0.22-1~deb12u2 (the last one's .dsc is missing from the
 # security mirror). 3.0.20 is the nearest release, one patch level above the library; its evp_test
 # builds against 3.0.19's headers and library and passes every evppkey_* file that
-# test/integration/evp_test.sh runs with the default provider. On a fresh Debian 12 machine, as
-# root: when apt does not know the pinned version, it adds the deb-src entries
-# (/etc/apt/sources.list.d/uo-src.sources, unless that file exists) and runs apt-get update; then
-# it downloads the source once and unpacks it with dpkg-source (Debian's patches applied).
+# test/integration/evp_test.sh runs with the default provider. It comes from bookworm's source
+# index, fetched into an apt state directory of the project's own ($UO_CACHE/apt-bookworm; /etc/apt
+# is not touched), is downloaded once and unpacked with dpkg-source (Debian's patches applied).
 #
 # Any other version (3.5, 4.0: tools/openssl.sh builds them): the upstream tarball of exactly that
 # release, openssl_<version>.orig.tar.gz, from the Debian source package that tools/openssl.sh
@@ -36,6 +35,7 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 root=$PWD
+. "$root/tools/debsrc.sh"
 self=$root/test/evp/build.sh
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
@@ -84,45 +84,16 @@ src=$out/openssl-$UPSTREAM
 # 3.0: Debian 12's source package, pinned (see above).
 dl=$out/download-$PIN
 
-known_to_apt() {
-    apt-cache showsrc openssl 2>/dev/null | grep -qx "Version: $PIN"
-}
-
-# Makes apt know the pinned source version: deb-src entries for bookworm, then apt-get update.
-apt_index() {
-    known_to_apt && return 0
-    command -v apt-get >/dev/null 2>&1 || skip "no apt-get: cannot download Debian's openssl source"
-    # Where apt reads *.sources from (normally /etc/apt/sources.list.d/; APT_CONFIG can move it).
-    sources_dir=/etc/apt/sources.list.d/
-    eval "$(apt-config shell sources_dir Dir::Etc::sourceparts/d)"
-    sources_file=${sources_dir%/}/uo-src.sources
-    [ "$(id -u)" -eq 0 ] || skip "apt does not list openssl source $PIN, and adding deb-src" \
-        "entries needs root (run once as root, or add deb-src for bookworm, bookworm-updates and" \
-        "bookworm-security)"
-    if [ ! -e "$sources_file" ]; then
-        echo "evp: adding $sources_file (deb-src for bookworm, bookworm-updates, bookworm-security)"
-        cat >"$sources_file" <<'EOS'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOS
-    fi
-    echo "evp: apt-get update"
-    # apt-get update exits 0 when a mirror cannot be reached: its warnings say what is missing.
-    apt-get update -qq >"$out/apt-update.log" 2>&1 || true
-    if ! known_to_apt; then
-        grep -E '^(W|E):' "$out/apt-update.log" || true
-        skip "after apt-get update, apt lists no openssl source $PIN (apt-cache showsrc openssl):" \
-            "the mirrors cannot be reached (see above) or no longer carry it (then update PIN here)"
-    fi
+# The pinned version's source index: bookworm, bookworm-updates and bookworm-security, in an apt
+# state directory of the project's own (tools/debsrc.sh; /etc/apt is not touched).
+pinned_index() {
+    debsrc_init "$CACHE/apt-bookworm" "$out/apt-update.log" bookworm bookworm-updates \
+        bookworm-security || skip "$DEBSRC_WHY"
+    debsrc_versions openssl | grep -qx "$PIN" && return 0
+    echo "evp: fetching Debian's openssl source index (bookworm, -updates, -security) into $DEBSRC_DIR"
+    debsrc_index openssl || skip "$DEBSRC_WHY"
+    debsrc_versions openssl | grep -qx "$PIN" ||
+        skip "Debian's bookworm index no longer lists openssl $PIN (then update PIN here)"
 }
 
 fetch_pinned() {
@@ -130,12 +101,12 @@ fetch_pinned() {
     command -v dpkg-source >/dev/null 2>&1 || die "dpkg-source (dpkg-dev) is missing"
     dsc=$dl/openssl_$PIN.dsc
     if [ ! -f "$dl/.uo-downloaded" ]; then
-        apt_index
+        pinned_index
         rm -rf "$dl"
         mkdir -p "$dl"
         echo "evp: downloading Debian's openssl source $PIN into $dl"
         # apt warns that root downloads unsandboxed when _apt cannot write here; that is harmless.
-        (cd "$dl" && apt-get source -qq --download-only "openssl=$PIN") >"$out/download.log" 2>&1 \
+        (cd "$dl" && debsrc_apt source -qq --download-only "openssl=$PIN") >"$out/download.log" 2>&1 \
             || { cat "$out/download.log"; skip "apt-get source openssl=$PIN failed (see above)"; }
         [ -f "$dsc" ] || skip "apt-get source did not produce $dsc"
         touch "$dl/.uo-downloaded"
@@ -151,63 +122,31 @@ fetch_pinned() {
 
 # Other versions: the upstream tarball, through the apt state directory that tools/openssl.sh
 # keeps (the same index, so the same Debian source package it built the library from).
-A=$CACHE/apt-openssl
-AO="-o Dir::Etc::sourcelist=$A/src.list -o Dir::Etc::sourceparts=- -o Dir::State::Lists=$A/lists"
-AO="$AO -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache="
-
 # debian_version: the newest Debian version of the openssl source package whose upstream release
 # is $UPSTREAM (epoch, Debian revision and +suffix dropped), or nothing.
 debian_version() {
-    # shellcheck disable=SC2086 # $AO is a list of options
-    apt-cache $AO showsrc --only-source openssl 2>/dev/null | awk -v want="$UPSTREAM" '
-        /^Version:/ { u = $2; sub(/^[0-9]+:/, "", u); sub(/-[^-]*$/, "", u); sub(/\+.*/, "", u)
-                      if (u == want) print $2 }' | sort -r -V | head -n 1
-}
-
-# upstream_index: the source index of trixie, sid and experimental in the apt state directory,
-# written as tools/openssl.sh writes it (one apt-get update at a time, under its lock).
-upstream_index() {
-    command -v apt-get >/dev/null 2>&1 || skip "no apt-get: cannot look up Debian's openssl $UPSTREAM source"
-    keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-    [ -r "$keyring" ] || skip "$keyring is missing: cannot verify Debian's source index"
-    mkdir -p "$A/lists/partial"
-    if [ ! -s "$A/src.list" ]; then
-        for suite in trixie sid experimental; do
-            printf 'deb-src [signed-by=%s] http://deb.debian.org/debian %s main\n' "$keyring" "$suite"
-        done >"$A/src.list"
-    fi
-    echo "evp: fetching Debian's openssl source index into $A"
-    # shellcheck disable=SC2086 # $AO is a list of options
-    set -- apt-get $AO -q update
-    command -v flock >/dev/null 2>&1 && set -- flock "$A/.lock" "$@"
-    "$@" </dev/null >"$out/apt-update.log" 2>&1 || true
+    debsrc_versions openssl | awk -v want="$UPSTREAM" '
+        { u = $1; sub(/^[0-9]+:/, "", u); sub(/-[^-]*$/, "", u); sub(/\+.*/, "", u)
+          if (u == want) print $1 }' | sort -r -V | head -n 1
 }
 
 fetch_upstream() {
+    debsrc_init "$CACHE/apt-openssl" "$out/apt-update.log" trixie sid experimental ||
+        skip "$DEBSRC_WHY"
     v=$(debian_version)
     if [ -z "$v" ]; then
-        upstream_index
+        echo "evp: fetching Debian's openssl source index into $DEBSRC_DIR"
+        debsrc_index openssl || skip "$DEBSRC_WHY"
         v=$(debian_version)
     fi
     [ -n "$v" ] || skip "Debian lists no openssl source package of OpenSSL $UPSTREAM (trixie, sid," \
         "experimental): cannot get the evp_test of the version under test"
-    # shellcheck disable=SC2046,SC2086 # 'URI' file size SHA256:hex; $AO is a list of options
-    set -- $(apt-get $AO source --print-uris "openssl=$v" </dev/null 2>/dev/null |
-        grep "^'[^']*\.orig\.tar\.[a-z0-9]*' " | head -n 1)
-    [ $# -ge 4 ] || skip "openssl $v: Debian's index lists no upstream tarball"
-    url=${1#\'}
-    url=${url%\'}
-    file=$out/$2
-    case $4 in
-        SHA256:*) sum=$(printf '%s' "${4#SHA256:}" | tr 'A-F' 'a-f') ;;
-        *) skip "openssl $v: Debian's index lists no SHA256 for $2" ;;
-    esac
-    echo "evp: downloading $2 (Debian openssl $v) into $out"
-    rm -f "$file"
-    curl -fsSL --retry 2 -o "$file" "$url" >"$out/download.log" 2>&1 ||
-        { cat "$out/download.log"; rm -f "$file"; skip "cannot download $url"; }
-    [ "$(sha256sum "$file" | cut -d ' ' -f 1)" = "$sum" ] ||
-        { rm -f "$file"; die "SHA256 mismatch for $url: Debian's index says $sum"; }
+    echo "evp: downloading the upstream tarball of Debian openssl $v into $out"
+    rc=0
+    debsrc_orig openssl "$v" "$out" || rc=$?
+    [ "$rc" -ne 3 ] || die "$DEBSRC_WHY"
+    [ "$rc" -eq 0 ] || skip "$DEBSRC_WHY"
+    file=$DEBSRC_FILE
     # What evp_test and libtestutil need: the headers (public, internal, apps'), the sources, and
     # the vectors. The tarball has one top directory.
     tar -tf "$file" >"$out/members" || die "cannot list $file"
@@ -231,7 +170,6 @@ if [ ! -f "$src/.uo-unpacked" ]; then
     if [ -n "$PIN" ]; then
         fetch_pinned
     else
-        command -v curl >/dev/null 2>&1 || skip "curl is missing: cannot download OpenSSL $UPSTREAM's source"
         fetch_upstream
     fi
     touch "$src/.uo-unpacked"
