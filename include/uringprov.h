@@ -195,7 +195,10 @@ typedef struct {
     unsigned char *out2;         /* ENCAPSULATE: the shared secret (out: the ciphertext) */
     size_t out2len;
     EVP_PKEY *genkey;            /* KEYGEN: the result, owned by the caller on success */
-    unsigned int family;         /* KEYGEN: enum uo_family + 1, which the inner ctx may not show */
+    unsigned int family;         /* enum uo_family + 1 (0: not given): with the key's size, tells
+                                    offload/ what kind of request it is (Ed25519 and SLH-DSA-128
+                                    keys both have 256 bits; a key generation's inner ctx has no
+                                    key yet) */
     const UO_MB_LANE *mb;        /* batchable: the lane's fixed part (op, key, padding); in, out
                                     and their lengths come from the op itself */
 } UO_OP;

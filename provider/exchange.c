@@ -99,6 +99,7 @@ int uo_exch_derive(void *vctx, unsigned char *secret, size_t *secretlen, size_t 
         return 1;
     }
     op.iop = UO_IOP_DERIVE;
+    op.family = (unsigned int)ctx->family + 1;
     op.pctx = ctx->pctx;
     op.out = secret;
     op.outlen = outlen < need ? outlen : need;

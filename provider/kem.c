@@ -85,19 +85,23 @@ int uo_kem_encapsulate(void *vctx, unsigned char *out, size_t *outlen, unsigned 
             *secretlen = sslen;
         return 1;
     }
+    /* Without the lengths, nothing says how large the caller's buffers are. */
+    if (outlen == NULL || secret == NULL || secretlen == NULL) {
+        UO_RAISE_DATA(ctx->pc, UO_R_NULL_ARGUMENT,
+                      "encapsulation needs the ciphertext's and the secret's buffers and lengths");
+        return 0;
+    }
     op.iop = UO_IOP_ENCAPSULATE;
     op.pctx = ctx->pctx;
     op.family = (unsigned int)ctx->family + 1;
     op.out = out;
     op.outlen = kem_capacity(outlen, ctlen);
     op.out2 = secret;
-    op.out2len = secret != NULL ? kem_capacity(secretlen, sslen) : 0;
+    op.out2len = kem_capacity(secretlen, sslen);
     rv = uo_op_run(ctx->pc, UO_OP_DERIVE, &op);
     if (rv > 0) {
-        if (outlen != NULL)
-            *outlen = op.outlen;
-        if (secretlen != NULL)
-            *secretlen = op.out2len;
+        *outlen = op.outlen;
+        *secretlen = op.out2len;
     }
     return rv > 0;
 }

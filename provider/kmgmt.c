@@ -470,19 +470,32 @@ const OSSL_PARAM *uo_kmgmt_seeded_types(int selection)
                                                                         : raw_types_none;
 }
 
-/* A key with nothing in it yet, made by the inner provider's parameter generation. */
-static EVP_PKEY *raw_blank(UO_PROVCTX *pc, const char *name)
+/*
+ * A key with nothing in it yet, made by the inner provider's parameter generation; NULL when the
+ * inner provider cannot make one. ML-DSA and SLH-DSA make a whole key pair there whatever the
+ * selection (OpenSSL 3.5): such a key is dropped, not passed off as an empty one.
+ */
+static EVP_PKEY *raw_blank(UO_PROVCTX *pc, const UO_KEYTYPE *type)
 {
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(pc->libctx, name, NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(pc->libctx, type->name, NULL);
     EVP_PKEY *pkey = NULL;
 
     if (ctx == NULL || EVP_PKEY_paramgen_init(ctx) <= 0 || EVP_PKEY_paramgen(ctx, &pkey) <= 0)
         pkey = NULL;
     EVP_PKEY_CTX_free(ctx);
+    if (pkey != NULL && (key_has_param(pkey, type->pub_param, 0)
+                         || key_has_param(pkey, type->priv_param, 0))) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    ERR_clear_error(); /* probing for absent components is not an error */
     return pkey;
 }
 
-/* Raw-key families (raw_kmgmt.h): a parameters-only dup is a blank key. */
+/*
+ * Raw-key families (raw_kmgmt.h): a parameters-only dup is a blank key, as libssl needs for a peer's
+ * key share; where the inner provider has no blank key, an empty one, as the default provider's.
+ */
 void *uo_kmgmt_raw_dup(const void *keydata_from, int selection)
 {
     const UO_KEY *src = keydata_from;
@@ -491,13 +504,14 @@ void *uo_kmgmt_raw_dup(const void *keydata_from, int selection)
 
     if (src == NULL || src->pkey == NULL || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0)
         return uo_kmgmt_dup(keydata_from, selection);
-    blank = raw_blank(src->pc, src->type->name);
-    dst = blank != NULL ? uo_key_new(src->pc, src->type) : NULL;
+    blank = raw_blank(src->pc, src->type);
+    dst = uo_key_new(src->pc, src->type);
     if (dst == NULL) {
         EVP_PKEY_free(blank);
         return NULL;
     }
-    uo_key_set_pkey(dst, blank);
+    if (blank != NULL)
+        uo_key_set_pkey(dst, blank);
     return dst;
 }
 
@@ -509,10 +523,12 @@ int uo_kmgmt_raw_set_params(void *keydata, const OSSL_PARAM params[])
     if (key == NULL)
         return 0;
     if (key->pkey == NULL && params != NULL && params->key != NULL) {
-        EVP_PKEY *blank = raw_blank(key->pc, key->type->name);
+        EVP_PKEY *blank = raw_blank(key->pc, key->type);
 
-        if (blank == NULL)
+        if (blank == NULL) {
+            UO_RAISE_DATA(key->pc, UO_R_MISSING_KEY, "the %s key is empty", key->type->name);
             return 0;
+        }
         uo_key_set_pkey(key, blank);
     }
     return uo_kmgmt_set_params(key, params);

@@ -66,6 +66,7 @@ static int run(UO_OPCTX *ctx, int operation, enum uo_iop iop, unsigned int opcla
                     ? EVP_PKEY_encrypt(ctx->pctx, NULL, outlen, in, inlen)
                     : EVP_PKEY_decrypt(ctx->pctx, NULL, outlen, in, inlen)) > 0;
     op.iop = iop;
+    op.family = (unsigned int)ctx->family + 1;
     op.pctx = ctx->pctx;
     op.in = in;
     op.inlen = inlen;

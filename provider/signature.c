@@ -52,6 +52,7 @@ int uo_sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize,
     if (sig == NULL)
         return EVP_PKEY_sign(ctx->pctx, NULL, siglen, tbs, tbslen) > 0;
     op.iop = UO_IOP_SIGN;
+    op.family = (unsigned int)ctx->family + 1;
     op.pctx = ctx->pctx;
     op.in = tbs;
     op.inlen = tbslen;
@@ -81,6 +82,7 @@ int uo_sig_verify(void *vctx, const unsigned char *sig, size_t siglen, const uns
     if (!check_ready(ctx, EVP_PKEY_OP_VERIFY))
         return 0;
     op.iop = UO_IOP_VERIFY;
+    op.family = (unsigned int)ctx->family + 1;
     op.pctx = ctx->pctx;
     op.in = sig;
     op.inlen = siglen;
@@ -106,6 +108,7 @@ int uo_sig_verify_recover(void *vctx, unsigned char *rout, size_t *routlen, size
     if (rout == NULL)
         return EVP_PKEY_verify_recover(ctx->pctx, NULL, routlen, sig, siglen) > 0;
     op.iop = UO_IOP_VERIFY_RECOVER;
+    op.family = (unsigned int)ctx->family + 1;
     op.pctx = ctx->pctx;
     op.in = sig;
     op.inlen = siglen;
@@ -148,6 +151,7 @@ int uo_sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, siz
     if (sig == NULL)
         return EVP_DigestSignFinal(ctx->mdctx, NULL, siglen) > 0;
     op.iop = UO_IOP_DIGEST_SIGN_FINAL;
+    op.family = (unsigned int)ctx->family + 1;
     op.mdctx = ctx->mdctx;
     op.out = sig;
     op.outlen = uo_out_capacity(ctx, sigsize);
@@ -214,6 +218,7 @@ int uo_sig_digest_verify_final(void *vctx, const unsigned char *sig, size_t sigl
     if (!check_ready(ctx, EVP_PKEY_OP_VERIFYCTX))
         return 0;
     op.iop = UO_IOP_DIGEST_VERIFY_FINAL;
+    op.family = (unsigned int)ctx->family + 1;
     op.mdctx = ctx->mdctx;
     op.in = sig;
     op.inlen = siglen;
@@ -232,6 +237,7 @@ int uo_sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t si
     if (sig == NULL)
         return EVP_DigestSign(ctx->mdctx, NULL, siglen, tbs, tbslen) > 0;
     op.iop = UO_IOP_DIGEST_SIGN;
+    op.family = (unsigned int)ctx->family + 1;
     op.mdctx = ctx->mdctx;
     op.in = tbs;
     op.inlen = tbslen;
@@ -254,6 +260,7 @@ int uo_sig_digest_verify(void *vctx, const unsigned char *sig, size_t siglen,
     if (!check_ready(ctx, EVP_PKEY_OP_VERIFYCTX))
         return 0;
     op.iop = UO_IOP_DIGEST_VERIFY;
+    op.family = (unsigned int)ctx->family + 1;
     op.mdctx = ctx->mdctx;
     op.in = sig;
     op.inlen = siglen;

@@ -636,8 +636,8 @@ static void *libcrypto_sym(const char *name)
     if (dladdr((void *)&EVP_PKEY_CTX_new_from_pkey, &info) == 0 || info.dli_fname == NULL)
         return dlsym(RTLD_DEFAULT, name);
     lib = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
-    if (lib == NULL)
-        return NULL;
+    if (lib == NULL) /* the address was not libcrypto's own (a non-PIE program's PLT entry) */
+        return dlsym(RTLD_DEFAULT, name);
     sym = dlsym(lib, name);
     dlclose(lib); /* RTLD_NOLOAD took a reference on the loaded library; it stays loaded */
     return sym;

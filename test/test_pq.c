@@ -433,6 +433,56 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/* Encapsulation into buffers whose lengths are not given: refused, as by the default provider. */
+START_TEST(null_lengths)
+{
+    EVP_PKEY *key = keygen(uo, "ML-KEM-768", NULL, 0);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(uo, key, NULL);
+    unsigned char ct[2048], ss[64];
+    size_t ctlen = sizeof(ct), sslen = sizeof(ss);
+
+    ck_assert_int_eq(EVP_PKEY_encapsulate_init(ctx, NULL), 1);
+    ERR_clear_error();
+    ck_assert_int_le(EVP_PKEY_encapsulate(ctx, ct, NULL, ss, &sslen), 0);
+    ck_assert(ERR_peek_error() != 0);
+    ERR_clear_error();
+    ck_assert_int_le(EVP_PKEY_encapsulate(ctx, ct, &ctlen, ss, NULL), 0);
+    ck_assert(ERR_peek_error() != 0);
+    ERR_clear_error();
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(key);
+}
+END_TEST
+
+/*
+ * A parameters-only copy of a signing key is empty, as the default provider's: it cannot sign
+ * (ML-DSA's and SLH-DSA's parameter generation makes a whole random key pair, which must not
+ * stand in for an empty key).
+ */
+START_TEST(params_copy_is_empty)
+{
+    static const char *const algs[] = { "ML-DSA-65", "SLH-DSA-SHA2-128f", "ML-KEM-768",
+                                        "X25519MLKEM768" };
+    EVP_PKEY *key = keygen(uo, algs[_i], NULL, 0), *ref_key = keygen(ref, algs[_i], NULL, 0);
+    EVP_PKEY *copy = EVP_PKEY_new(), *ref_copy = EVP_PKEY_new();
+    size_t len = 0, ref_len = 0;
+
+    ck_assert(held_by_uo(key) && ref_key != NULL);
+    ck_assert_int_eq(EVP_PKEY_copy_parameters(copy, key), EVP_PKEY_copy_parameters(ref_copy, ref_key));
+    ERR_clear_error();
+    ck_assert_int_eq(EVP_PKEY_get_octet_string_param(copy, OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0, &len),
+                     EVP_PKEY_get_octet_string_param(ref_copy, OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0,
+                                                     &ref_len));
+    ck_assert_msg(len == 0 && ref_len == 0, "%s: the copy holds a %zu-byte private key", algs[_i],
+                  len);
+    ERR_clear_error();
+    EVP_PKEY_free(copy);
+    EVP_PKEY_free(ref_copy);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ref_key);
+}
+END_TEST
+
 START_TEST(bad_signatures)
 {
     EVP_PKEY *key = keygen(uo, "ML-DSA-65", NULL, 0);
@@ -703,6 +753,8 @@ int main(void)
     tcase_add_test(sync, message_sign);
     tcase_add_loop_test(sync, bad_input, 0, N_KEMS);
     tcase_add_test(sync, bad_signatures);
+    tcase_add_test(sync, null_lengths);
+    tcase_add_loop_test(sync, params_copy_is_empty, 0, 4);
     tcase_add_test(sync, tls_capabilities);
     tcase_add_loop_test(async, kem_async, 0, N_KEMS);
     tcase_add_loop_test(async, sig_async, 0, N_SIGS);
