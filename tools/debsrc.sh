@@ -63,22 +63,39 @@ _ds_mirror() {
     printf '%s\n' "${_ds_uri%/}"
 }
 
-# _ds_update URI PKG: the index from URI; succeeds when apt then lists PKG's source.
-_ds_update() {
-    : >"$DEBSRC_DIR/src.list"
+# _ds_list URI: writes the source list for URI, unless it already says exactly that (another run
+# may be reading the index it names).
+_ds_list() {
     for _ds_s in $DEBSRC_SUITES; do
         case $_ds_s in
             *-security) _ds_u=http://deb.debian.org/debian-security ;;
             *) _ds_u=$1 ;;
         esac
-        printf 'deb-src [signed-by=%s] %s %s main\n' "$DEBSRC_KEYRING" "$_ds_u" "$_ds_s" \
-            >>"$DEBSRC_DIR/src.list"
-    done
-    _ds_lock=""
-    command -v flock >/dev/null 2>&1 && _ds_lock="flock $DEBSRC_DIR/.lock"
-    # shellcheck disable=SC2086 # $_ds_lock and $DEBSRC_O are lists of words
-    $_ds_lock apt-get $DEBSRC_O -q update </dev/null >>"$DEBSRC_LOG" 2>&1 &&
-        debsrc_versions "$2" | grep -q .
+        printf 'deb-src [signed-by=%s] %s %s main\n' "$DEBSRC_KEYRING" "$_ds_u" "$_ds_s"
+    done >"$DEBSRC_DIR/src.list.new" || return 1
+    if cmp -s "$DEBSRC_DIR/src.list.new" "$DEBSRC_DIR/src.list"; then
+        rm -f "$DEBSRC_DIR/src.list.new"
+    else
+        mv -f "$DEBSRC_DIR/src.list.new" "$DEBSRC_DIR/src.list"
+    fi
+}
+
+_ds_refresh() {
+    _ds_list "$1" &&
+        # shellcheck disable=SC2086 # $DEBSRC_O is a list of options
+        apt-get $DEBSRC_O -q update </dev/null >>"$DEBSRC_LOG" 2>&1
+}
+
+# _ds_update URI PKG: the index from URI; succeeds when apt then lists PKG's source. The list and
+# the update happen under the state directory's lock: tools/openssl.sh for 3.5 and 4.0, and
+# test/evp/build.sh, may share one state directory at once.
+_ds_update() {
+    if command -v flock >/dev/null 2>&1; then
+        ( flock 9 && _ds_refresh "$1" ) 9>"$DEBSRC_DIR/.lock" || return 1
+    else
+        _ds_refresh "$1" || return 1
+    fi
+    debsrc_versions "$2" | grep -q .
 }
 
 debsrc_index() {
@@ -98,8 +115,7 @@ debsrc_versions() {
 }
 
 debsrc_download() {
-    _ds_err=${TMPDIR:-/tmp}/debsrc-dl.$$
-    : >"$_ds_err"
+    _ds_err=$(mktemp "${TMPDIR:-/tmp}/debsrc-dl.XXXXXX") || { DEBSRC_WHY="mktemp failed"; return 1; }
     if command -v curl >/dev/null 2>&1; then
         curl -fsSL --retry 2 -o "$2" "$1" 2>>"$_ds_err" && { rm -f "$_ds_err"; return 0; }
     fi
