@@ -45,32 +45,9 @@ static void teardown(void)
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static int held_by_uo(const EVP_PKEY *pk)
-{
-    const OSSL_PROVIDER *p = pk != NULL ? EVP_PKEY_get0_provider(pk) : NULL;
-
-    return p != NULL && strcmp(OSSL_PROVIDER_get0_name(p), "uringprov") == 0;
-}
-
 static uint64_t offloaded(void)
 {
     return uot_counter(uo, "uringprov-offloaded");
-}
-
-/* The key's selected components, exported by its provider and imported into libctx. */
-static EVP_PKEY *transfer(EVP_PKEY *pk, OSSL_LIB_CTX *libctx, int selection)
-{
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *out = NULL;
-
-    if (EVP_PKEY_todata(pk, selection, &params) > 0
-        && (ctx = EVP_PKEY_CTX_new_from_name(libctx, EVP_PKEY_get0_type_name(pk), NULL)) != NULL
-        && EVP_PKEY_fromdata_init(ctx) > 0)
-        EVP_PKEY_fromdata(ctx, &out, selection, params);
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
-    return out;
 }
 
 /* Signs tbs with pk (no digest set unless md), through libctx. 1 on success. */
@@ -227,7 +204,7 @@ START_TEST(ec_every_curve)
         k1 |= strcmp(curve, "secp256k1") == 0;
         bp |= strcmp(curve, "brainpoolP384r1") == 0;
         binary |= strncmp(curve, "sect", 4) == 0;
-        ck_assert_msg(held_by_uo(uk), "%s: key not held by uringprov", curve);
+        ck_assert_msg(uot_held_by_uo(uk), "%s: key not held by uringprov", curve);
 
         ck_assert_int_eq(EVP_PKEY_get_bits(uk), EVP_PKEY_get_bits(rk));
         ck_assert_int_eq(EVP_PKEY_get_security_bits(uk), EVP_PKEY_get_security_bits(rk));
@@ -243,10 +220,10 @@ START_TEST(ec_every_curve)
          * keys on the SM2 curve but imports none (SM2 keys have their own keymgmt): where the
          * default provider cannot even re-import its own key, there is nothing to compare.
          */
-        u_in_r = transfer(uk, ref, EVP_PKEY_KEYPAIR);
-        r_in_u = transfer(rk, uo, EVP_PKEY_KEYPAIR);
+        u_in_r = uot_transfer(uk, ref, EVP_PKEY_KEYPAIR);
+        r_in_u = uot_transfer(rk, uo, EVP_PKEY_KEYPAIR);
         {
-            EVP_PKEY *r_in_r = transfer(rk, ref, EVP_PKEY_KEYPAIR);
+            EVP_PKEY *r_in_r = uot_transfer(rk, ref, EVP_PKEY_KEYPAIR);
 
             ERR_clear_error();
             ck_assert_msg((u_in_r != NULL) == (r_in_r != NULL)
@@ -260,7 +237,7 @@ START_TEST(ec_every_curve)
             continue;
         }
         compared++;
-        ck_assert(held_by_uo(r_in_u));
+        ck_assert(uot_held_by_uo(r_in_u));
         ck_assert_int_eq(EVP_PKEY_eq(uk, u_in_r), 1);
         ck_assert_int_eq(EVP_PKEY_eq(r_in_u, rk), 1);
         ck_assert_int_eq(EVP_PKEY_eq(uk, r_in_u), 0);
@@ -342,8 +319,8 @@ START_TEST(ec_key_params)
     size_t enclen = 0, siglen = sizeof(sig);
     BIO *bio;
 
-    ck_assert(held_by_uo(uk));
-    rk = transfer(uk, ref, EVP_PKEY_KEYPAIR);
+    ck_assert(uot_held_by_uo(uk));
+    rk = uot_transfer(uk, ref, EVP_PKEY_KEYPAIR);
     ck_assert_ptr_nonnull(rk);
 
     /* Components: what the default provider reads from our export, we report directly. */
@@ -381,9 +358,9 @@ START_TEST(ec_key_params)
     ck_assert(EVP_PKEY_set_int_param(uk, OSSL_PKEY_PARAM_USE_COFACTOR_ECDH, 1));
 
     /* Public-only keys: imported from the default provider's export of our key. */
-    pub_r = transfer(uk, ref, EVP_PKEY_PUBLIC_KEY);
-    pub_u = transfer(pub_r, uo, EVP_PKEY_PUBLIC_KEY);
-    ck_assert(held_by_uo(pub_u));
+    pub_r = uot_transfer(uk, ref, EVP_PKEY_PUBLIC_KEY);
+    pub_u = uot_transfer(pub_r, uo, EVP_PKEY_PUBLIC_KEY);
+    ck_assert(uot_held_by_uo(pub_u));
     ck_assert_int_eq(EVP_PKEY_eq(uk, pub_u), 1);
     ck_assert_int_eq(EVP_PKEY_parameters_eq(uk, pub_u), 1);
 
@@ -421,7 +398,7 @@ START_TEST(ec_key_params)
 
     /* dup (all) signs; the default provider verifies. */
     dup = EVP_PKEY_dup(uk);
-    ck_assert(held_by_uo(dup));
+    ck_assert(uot_held_by_uo(dup));
     memset(enc, 7, 32);
     ck_assert(sign_raw(uo, dup, "SHA256", enc, 32, sig, &siglen));
     ck_assert(verify_raw(ref, rk, "SHA256", enc, 32, sig, siglen));
@@ -469,12 +446,12 @@ static void key_share_roundtrip(const char *alg, const char *group)
     if (group != NULL)
         ck_assert_int_gt(EVP_PKEY_CTX_set_group_name(pctx, group), 0);
     ck_assert_int_gt(EVP_PKEY_paramgen(pctx, &params), 0);
-    ck_assert(held_by_uo(params));
+    ck_assert(uot_held_by_uo(params));
     ck_assert_int_eq(EVP_PKEY_missing_parameters(params), 0);
     kctx = EVP_PKEY_CTX_new_from_pkey(uo, params, NULL);
     ck_assert_int_gt(EVP_PKEY_keygen_init(kctx), 0);
     ck_assert_int_gt(EVP_PKEY_keygen(kctx, &mine), 0);
-    ck_assert(held_by_uo(mine));
+    ck_assert(uot_held_by_uo(mine));
     ck_assert_int_eq(EVP_PKEY_parameters_eq(mine, params), 1);
 
     /* The peer (default provider) sends its encoded public key. */
@@ -485,14 +462,14 @@ static void key_share_roundtrip(const char *alg, const char *group)
     ck_assert_uint_gt(enclen, 0);
 
     /* What the default provider derives from the peer's side. */
-    mine_r = transfer(mine, ref, EVP_PKEY_KEYPAIR);
+    mine_r = uot_transfer(mine, ref, EVP_PKEY_KEYPAIR);
     ck_assert(derive(ref, peer_r, mine_r, NULL, want, &wantlen));
 
     /* As libssl's TLS 1.3 client: copy our parameters into a blank key, set the peer's point. */
     blank = EVP_PKEY_new();
     ck_assert_int_eq(EVP_PKEY_copy_parameters(blank, mine), 1);
     ck_assert_int_eq(EVP_PKEY_set1_encoded_public_key(blank, enc, enclen), 1);
-    ck_assert(held_by_uo(blank));
+    ck_assert(uot_held_by_uo(blank));
     ck_assert(derive(uo, mine, blank, NULL, s1, &l1));
     ck_assert_uint_eq(l1, wantlen);
     ck_assert_mem_eq(s1, want, wantlen);
@@ -538,8 +515,8 @@ START_TEST(ecdsa_digests)
     char dname[32] = "";
     OSSL_PARAM gp[2];
 
-    ck_assert(held_by_uo(uk));
-    rk = transfer(uk, ref, EVP_PKEY_KEYPAIR);
+    ck_assert(uot_held_by_uo(uk));
+    rk = uot_transfer(uk, ref, EVP_PKEY_KEYPAIR);
     memset(dgst, 0x5a, sizeof(dgst));
 
     /* A digest set on the context: the input is a SHA-384 digest. */
@@ -627,7 +604,7 @@ static void ecdh_case(const char *curve, int cofactor, const char *kdf_md, size_
 {
     EVP_PKEY *a = EVP_PKEY_Q_keygen(uo, NULL, "EC", curve), *b = EVP_PKEY_Q_keygen(ref, NULL, "EC",
                                                                                    curve);
-    EVP_PKEY *a_r = transfer(a, ref, EVP_PKEY_KEYPAIR), *b_u = transfer(b, uo, EVP_PKEY_KEYPAIR);
+    EVP_PKEY *a_r = uot_transfer(a, ref, EVP_PKEY_KEYPAIR), *b_u = uot_transfer(b, uo, EVP_PKEY_KEYPAIR);
     unsigned char ukm[] = "shared info", s1[128], s2[128];
     size_t l1 = sizeof(s1), l2 = sizeof(s2);
     OSSL_PARAM p[6];
@@ -711,8 +688,8 @@ START_TEST(ecdh_peer_and_sizes)
     EVP_PKEY *b = EVP_PKEY_Q_keygen(uo, NULL, "EC", "P-256");
     EVP_PKEY *c = EVP_PKEY_Q_keygen(uo, NULL, "EC", "P-384");
     EVP_PKEY *x = EVP_PKEY_Q_keygen(uo, NULL, "X25519");
-    EVP_PKEY *a_r = transfer(a, ref, EVP_PKEY_KEYPAIR), *b_r = transfer(b, ref, EVP_PKEY_KEYPAIR);
-    EVP_PKEY *pub_b = transfer(b, uo, EVP_PKEY_PUBLIC_KEY);
+    EVP_PKEY *a_r = uot_transfer(a, ref, EVP_PKEY_KEYPAIR), *b_r = uot_transfer(b, ref, EVP_PKEY_KEYPAIR);
+    EVP_PKEY *pub_b = uot_transfer(b, uo, EVP_PKEY_PUBLIC_KEY);
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(uo, a, NULL), *rctx;
     unsigned char s[64], r[64];
     size_t len = 0, rlen;
@@ -805,7 +782,7 @@ START_TEST(ecx_exchange)
     unhex(rfc7748[_i].bob_pub, bobpub, sizeof(bobpub));
     alice = EVP_PKEY_new_raw_private_key_ex(uo, alg, NULL, priv, privlen);
     bob = EVP_PKEY_new_raw_public_key_ex(uo, alg, NULL, bobpub, publen);
-    ck_assert(held_by_uo(alice) && held_by_uo(bob));
+    ck_assert(uot_held_by_uo(alice) && uot_held_by_uo(bob));
     rawlen = sizeof(raw);
     ck_assert(EVP_PKEY_get_raw_public_key(alice, raw, &rawlen));
     ck_assert_uint_eq(rawlen, publen);
@@ -820,13 +797,13 @@ START_TEST(ecx_exchange)
     /* Generated keys against the default provider, byte for byte. */
     k1 = EVP_PKEY_Q_keygen(uo, NULL, alg);
     k2 = EVP_PKEY_Q_keygen(ref, NULL, alg);
-    ck_assert(held_by_uo(k1));
+    ck_assert(uot_held_by_uo(k1));
     ck_assert_int_eq(EVP_PKEY_get_bits(k1), EVP_PKEY_get_bits(k2));
     ck_assert_int_eq(EVP_PKEY_get_security_bits(k1), EVP_PKEY_get_security_bits(k2));
     ck_assert_int_eq(EVP_PKEY_get_size(k1), EVP_PKEY_get_size(k2));
-    k1_r = transfer(k1, ref, EVP_PKEY_KEYPAIR);
-    k2_r = transfer(k2, ref, EVP_PKEY_PUBLIC_KEY);
-    k2_u = transfer(k2, uo, EVP_PKEY_PUBLIC_KEY);
+    k1_r = uot_transfer(k1, ref, EVP_PKEY_KEYPAIR);
+    k2_r = uot_transfer(k2, ref, EVP_PKEY_PUBLIC_KEY);
+    k2_u = uot_transfer(k2, uo, EVP_PKEY_PUBLIC_KEY);
     outlen = sizeof(out);
     l2 = sizeof(out2);
     ck_assert(derive(uo, k1, k2_u, NULL, out, &outlen));
@@ -853,7 +830,7 @@ START_TEST(ecx_exchange)
     ck_assert_uint_eq(rawlen, publen);
 
     /* match, validate, dup */
-    pubonly = transfer(alice, uo, EVP_PKEY_PUBLIC_KEY);
+    pubonly = uot_transfer(alice, uo, EVP_PKEY_PUBLIC_KEY);
     ck_assert_int_eq(EVP_PKEY_eq(alice, pubonly), 1);
     ck_assert_int_eq(EVP_PKEY_eq(alice, k1), 0);
     ck_assert_int_eq(EVP_PKEY_parameters_eq(alice, k1), 1);
@@ -867,7 +844,7 @@ START_TEST(ecx_exchange)
     ERR_clear_error();
     EVP_PKEY_CTX_free(c);
     dup = EVP_PKEY_dup(alice);
-    ck_assert(held_by_uo(dup));
+    ck_assert(uot_held_by_uo(dup));
     outlen = sizeof(out);
     ck_assert(derive(uo, dup, bob, NULL, out, &outlen));
     ck_assert_mem_eq(out, shared, len);
@@ -919,22 +896,22 @@ START_TEST(eddsa)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_PKEY_CTX *c;
 
-    ck_assert(held_by_uo(k));
+    ck_assert(uot_held_by_uo(k));
     ck_assert(EVP_PKEY_get_raw_public_key(k, raw, &rawlen));
     ck_assert_mem_eq(raw, pub, publen);
     ck_assert(ed_sign(uo, k, NULL, 0, sig, &siglen));
     ck_assert_uint_eq(siglen, wantlen);
     ck_assert_mem_eq(sig, want, wantlen);
     pubonly = EVP_PKEY_new_raw_public_key_ex(uo, alg, NULL, pub, publen);
-    ck_assert(held_by_uo(pubonly));
+    ck_assert(uot_held_by_uo(pubonly));
     ck_assert(ed_verify(uo, pubonly, NULL, 0, want, wantlen));
     want[3] ^= 1;
     ck_assert(!ed_verify(uo, pubonly, NULL, 0, want, wantlen));
 
     /* A generated key signs exactly as the default provider does with the same key. */
     gen = EVP_PKEY_Q_keygen(uo, NULL, alg);
-    ck_assert(held_by_uo(gen));
-    gen_r = transfer(gen, ref, EVP_PKEY_KEYPAIR);
+    ck_assert(uot_held_by_uo(gen));
+    gen_r = uot_transfer(gen, ref, EVP_PKEY_KEYPAIR);
     ck_assert_ptr_nonnull(gen_r);
     ck_assert_int_eq(EVP_PKEY_get_bits(gen), EVP_PKEY_get_bits(gen_r));
     ck_assert_int_eq(EVP_PKEY_get_security_bits(gen), EVP_PKEY_get_security_bits(gen_r));
@@ -1088,11 +1065,11 @@ START_TEST(ec_every_curve_async)
         j.alg = "EC";
         j.curve = names[i];
         run_offloaded(&j, names[i]);
-        ck_assert(held_by_uo(j.genkey));
+        ck_assert(uot_held_by_uo(j.genkey));
 
         j.key = j.genkey;
         j.op = J_SIGN;
-        mine_r = transfer(j.key, ref, EVP_PKEY_KEYPAIR);
+        mine_r = uot_transfer(j.key, ref, EVP_PKEY_KEYPAIR);
         if (sign_raw(ref, mine_r, NULL, tbs20, sizeof(tbs20), s, &slen)) {
             run_offloaded(&j, names[i]);
             ck_assert_msg(verify_raw(ref, mine_r, NULL, tbs20, sizeof(tbs20), j.out, j.outlen),
@@ -1100,7 +1077,7 @@ START_TEST(ec_every_curve_async)
         }
 
         peer_r = probe;
-        peer_u = transfer(peer_r, uo, EVP_PKEY_PUBLIC_KEY);
+        peer_u = uot_transfer(peer_r, uo, EVP_PKEY_PUBLIC_KEY);
         slen = sizeof(s);
         if (derive(ref, peer_r, mine_r, NULL, s, &slen)) {
             j.op = J_DERIVE;
@@ -1131,9 +1108,9 @@ START_TEST(ecx_async)
     j.op = J_KEYGEN;
     j.alg = alg;
     run_offloaded(&j, alg);
-    ck_assert(held_by_uo(j.genkey));
-    peer_u = transfer(peer, uo, EVP_PKEY_PUBLIC_KEY);
-    mine_r = transfer(j.genkey, ref, EVP_PKEY_PUBLIC_KEY);
+    ck_assert(uot_held_by_uo(j.genkey));
+    peer_u = uot_transfer(peer, uo, EVP_PKEY_PUBLIC_KEY);
+    mine_r = uot_transfer(j.genkey, ref, EVP_PKEY_PUBLIC_KEY);
     ck_assert(derive(ref, peer, mine_r, NULL, s, &slen));
     j.op = J_DERIVE;
     j.key = j.genkey;
@@ -1160,8 +1137,8 @@ START_TEST(eddsa_async)
     j.op = J_KEYGEN;
     j.alg = alg;
     run_offloaded(&j, alg);
-    ck_assert(held_by_uo(j.genkey));
-    r = transfer(j.genkey, ref, EVP_PKEY_KEYPAIR);
+    ck_assert(uot_held_by_uo(j.genkey));
+    r = uot_transfer(j.genkey, ref, EVP_PKEY_KEYPAIR);
     ck_assert(ed_sign(ref, r, tbs20, sizeof(tbs20), s, &slen));
     j.op = J_EDSIGN;
     j.key = j.genkey;
@@ -1187,7 +1164,7 @@ START_TEST(ecdsa_digest_sign_async)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
 
     j.key = EVP_PKEY_Q_keygen(uo, NULL, "EC", "P-384");
-    r = transfer(j.key, ref, EVP_PKEY_PUBLIC_KEY);
+    r = uot_transfer(j.key, ref, EVP_PKEY_PUBLIC_KEY);
     j.op = J_DIGEST_SIGN;
     run_offloaded(&j, "ECDSA digest sign");
     ck_assert_int_eq(EVP_DigestVerifyInit_ex(md, NULL, "SHA256", ref, NULL, r, NULL), 1);
@@ -1261,7 +1238,7 @@ static int group_cb(const OSSL_PARAM params[], void *arg)
     if (strcmp(alg, "EC") == 0) {
         EVP_PKEY *k = EVP_PKEY_Q_keygen(uo, NULL, "EC", internal);
 
-        if (!held_by_uo(k))
+        if (!uot_held_by_uo(k))
             g->bad++;
         EVP_PKEY_free(k);
     }

@@ -60,32 +60,9 @@ static const unsigned char msg[] = "uringprov post-quantum message";
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static int held_by_uo(const EVP_PKEY *pk)
-{
-    const OSSL_PROVIDER *p = pk != NULL ? EVP_PKEY_get0_provider(pk) : NULL;
-
-    return p != NULL && strcmp(OSSL_PROVIDER_get0_name(p), "uringprov") == 0;
-}
-
 static uint64_t offloaded(void)
 {
     return uot_counter(uo, "uringprov-offloaded");
-}
-
-/* The key's selected components, exported by its provider and imported into libctx. */
-static EVP_PKEY *transfer(EVP_PKEY *pk, OSSL_LIB_CTX *libctx, int selection)
-{
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *out = NULL;
-
-    if (EVP_PKEY_todata(pk, selection, &params) > 0
-        && (ctx = EVP_PKEY_CTX_new_from_name(libctx, EVP_PKEY_get0_type_name(pk), NULL)) != NULL
-        && EVP_PKEY_fromdata_init(ctx) > 0)
-        EVP_PKEY_fromdata(ctx, &out, selection, params);
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
-    return out;
 }
 
 /* A key pair of alg made in libctx, from seed when it is not NULL. */
@@ -178,10 +155,10 @@ START_TEST(kem_both_ways)
     size_t ctlen, sslen1, sslen2, qct = 0, qss = 0, rct = 0, rss = 0;
     EVP_PKEY_CTX *q;
 
-    ck_assert_msg(held_by_uo(key) && ref_key != NULL, "%s: keygen", alg);
-    uo_pub = transfer(ref_key, uo, EVP_PKEY_PUBLIC_KEY);
-    ref_pub = transfer(key, ref, EVP_PKEY_PUBLIC_KEY);
-    ck_assert_msg(held_by_uo(uo_pub) && ref_pub != NULL, "%s: public key transfer", alg);
+    ck_assert_msg(uot_held_by_uo(key) && ref_key != NULL, "%s: keygen", alg);
+    uo_pub = uot_transfer(ref_key, uo, EVP_PKEY_PUBLIC_KEY);
+    ref_pub = uot_transfer(key, ref, EVP_PKEY_PUBLIC_KEY);
+    ck_assert_msg(uot_held_by_uo(uo_pub) && ref_pub != NULL, "%s: public key transfer", alg);
 
     /* uringprov encapsulates to the default provider's key, which decapsulates. */
     ctlen = sizeof(ct), sslen1 = sizeof(ss1), sslen2 = sizeof(ss2);
@@ -231,7 +208,7 @@ START_TEST(ml_kem_deterministic)
     memset(ikme, 0xa5, sizeof(ikme));
     a = keygen(uo, algs[_i], seed, sizeof(seed));
     b = keygen(ref, algs[_i], seed, sizeof(seed));
-    ck_assert_msg(held_by_uo(a) && b != NULL, "%s: keygen from a seed", algs[_i]);
+    ck_assert_msg(uot_held_by_uo(a) && b != NULL, "%s: keygen from a seed", algs[_i]);
     same_octets(a, b, OSSL_PKEY_PARAM_PUB_KEY, algs[_i]);
     same_octets(a, b, OSSL_PKEY_PARAM_PRIV_KEY, algs[_i]);
     ck_assert(encaps(uo, a, ikme, sizeof(ikme), ct1, &ctlen1, ss1, &sslen1));
@@ -261,11 +238,11 @@ START_TEST(sig_both_ways)
     };
     EVP_MD_CTX *md;
 
-    ck_assert_msg(held_by_uo(key), "%s: key not made by uringprov", alg);
-    ref_pair = transfer(key, ref, OSSL_KEYMGMT_SELECT_KEYPAIR);
-    ref_pub = transfer(key, ref, EVP_PKEY_PUBLIC_KEY);
-    uo_pub = transfer(key, uo, EVP_PKEY_PUBLIC_KEY);
-    ck_assert_msg(ref_pair != NULL && ref_pub != NULL && held_by_uo(uo_pub), "%s: transfer", alg);
+    ck_assert_msg(uot_held_by_uo(key), "%s: key not made by uringprov", alg);
+    ref_pair = uot_transfer(key, ref, OSSL_KEYMGMT_SELECT_KEYPAIR);
+    ref_pub = uot_transfer(key, ref, EVP_PKEY_PUBLIC_KEY);
+    uo_pub = uot_transfer(key, uo, EVP_PKEY_PUBLIC_KEY);
+    ck_assert_msg(ref_pair != NULL && ref_pub != NULL && uot_held_by_uo(uo_pub), "%s: transfer", alg);
 
     ck_assert_msg(sign(uo, key, NULL, sig1, &len1), "%s: sign", alg);
     ck_assert_msg(verify(ref, ref_pub, NULL, sig1, len1), "%s: ref rejects ours", alg);
@@ -302,7 +279,7 @@ START_TEST(ml_dsa_seed)
     memset(seed, 0x3c, sizeof(seed));
     a = keygen(uo, "ML-DSA-65", seed, sizeof(seed));
     b = keygen(ref, "ML-DSA-65", seed, sizeof(seed));
-    ck_assert(held_by_uo(a) && b != NULL);
+    ck_assert(uot_held_by_uo(a) && b != NULL);
     same_octets(a, b, OSSL_PKEY_PARAM_PUB_KEY, "ML-DSA-65");
     same_octets(a, b, OSSL_PKEY_PARAM_PRIV_KEY, "ML-DSA-65");
     ck_assert_int_eq(EVP_PKEY_eq(a, b), 1);
@@ -371,7 +348,7 @@ START_TEST(bad_input)
     const size_t bad[] = { 0, 1, 31 };
     int got, want;
 
-    ck_assert(held_by_uo(key) && ref_pair != NULL);
+    ck_assert(uot_held_by_uo(key) && ref_pair != NULL);
     /* The default provider's refusals are of its own key, with a ciphertext of the same size. */
     ck_assert(encaps(uo, key, NULL, 0, ct, &ctlen, ss, &sslen));
     /* Ciphertexts one byte short and one byte long: refused by both, with an error. */
@@ -395,7 +372,7 @@ START_TEST(bad_input)
     ck_assert_int_eq(got, want);
     ERR_clear_error();
     /* A public-only key cannot decapsulate. */
-    pub = transfer(key, uo, EVP_PKEY_PUBLIC_KEY);
+    pub = uot_transfer(key, uo, EVP_PKEY_PUBLIC_KEY);
     sslen = sizeof(ss);
     ck_assert(!decaps(uo, pub, ct, ctlen, ss, &sslen));
     ck_assert(ERR_peek_error() != 0);
@@ -419,7 +396,7 @@ START_TEST(bad_input)
     }
     /* An encoded public key of the wrong size, set on a key as libssl sets a peer's share. */
     {
-        EVP_PKEY *peer = transfer(key, uo, EVP_PKEY_PUBLIC_KEY);
+        EVP_PKEY *peer = uot_transfer(key, uo, EVP_PKEY_PUBLIC_KEY);
         unsigned char junk[100];
 
         memset(junk, 7, sizeof(junk));
@@ -467,7 +444,7 @@ START_TEST(params_copy_is_empty)
     EVP_PKEY *copy = EVP_PKEY_new(), *ref_copy = EVP_PKEY_new();
     size_t len = 0, ref_len = 0;
 
-    ck_assert(held_by_uo(key) && ref_key != NULL);
+    ck_assert(uot_held_by_uo(key) && ref_key != NULL);
     ck_assert_int_eq(EVP_PKEY_copy_parameters(copy, key), EVP_PKEY_copy_parameters(ref_copy, ref_key));
     ERR_clear_error();
     ck_assert_int_eq(EVP_PKEY_get_octet_string_param(copy, OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0, &len),
@@ -486,7 +463,7 @@ END_TEST
 START_TEST(bad_signatures)
 {
     EVP_PKEY *key = keygen(uo, "ML-DSA-65", NULL, 0);
-    EVP_PKEY *ref_pub = transfer(key, ref, EVP_PKEY_PUBLIC_KEY);
+    EVP_PKEY *ref_pub = uot_transfer(key, ref, EVP_PKEY_PUBLIC_KEY);
     unsigned char sig[8192];
     size_t len = sizeof(sig);
 
@@ -657,8 +634,8 @@ START_TEST(kem_async)
     memset(&j, 0, sizeof(j));
     /* A TLS 1.3 server's key share: encapsulation to the client's key, in a job. */
     j.op = J_ENCAPS;
-    j.key = transfer(ref_key, uo, EVP_PKEY_PUBLIC_KEY);
-    ck_assert(held_by_uo(j.key));
+    j.key = uot_transfer(ref_key, uo, EVP_PKEY_PUBLIC_KEY);
+    ck_assert(uot_held_by_uo(j.key));
     run_offloaded(&j, "encapsulate");
     ck_assert(decaps(ref, ref_key, j.ct, j.ctlen, ss, &sslen));
     ck_assert(sslen == j.sslen && memcmp(ss, j.ss, sslen) == 0);
@@ -667,10 +644,10 @@ START_TEST(kem_async)
     j.op = J_KEYGEN;
     j.alg = alg;
     run_offloaded(&j, "keygen");
-    ck_assert(held_by_uo(j.genkey));
+    ck_assert(uot_held_by_uo(j.genkey));
     j.key = j.genkey;
     j.genkey = NULL;
-    ref_pub = transfer(j.key, ref, EVP_PKEY_PUBLIC_KEY);
+    ref_pub = uot_transfer(j.key, ref, EVP_PKEY_PUBLIC_KEY);
     ck_assert_ptr_nonnull(ref_pub);
     sslen = sizeof(ss);
     ck_assert(encaps(ref, ref_pub, NULL, 0, ct, &ctlen, ss, &sslen));
@@ -697,7 +674,7 @@ START_TEST(sig_async)
     run_offloaded(&j, "keygen");
     j.key = j.genkey;
     j.genkey = NULL;
-    ref_pub = transfer(j.key, ref, EVP_PKEY_PUBLIC_KEY);
+    ref_pub = uot_transfer(j.key, ref, EVP_PKEY_PUBLIC_KEY);
     j.op = J_SIGN;
     run_offloaded(&j, "sign");
     ck_assert_msg(verify(ref, ref_pub, NULL, j.sig, j.siglen), "%s: signed in a job", alg);
@@ -714,7 +691,7 @@ START_TEST(size_queries_do_not_pause)
 
     memset(&j, 0, sizeof(j));
     j.key = keygen(uo, "X25519MLKEM768", NULL, 0);
-    ck_assert(held_by_uo(j.key));
+    ck_assert(uot_held_by_uo(j.key));
     before = offloaded();
     j.op = J_SIZES;
     ck_assert_int_eq(uot_run_in_job(job_fn, &j, &st), 1);

@@ -204,3 +204,25 @@ int uot_run_in_job(uot_fn *fn, void *arg, UOT_JOB_STATS *st)
     ASYNC_WAIT_CTX_free(wctx);
     return ret;
 }
+
+int uot_held_by_uo(const EVP_PKEY *pk)
+{
+    const OSSL_PROVIDER *p = pk != NULL ? EVP_PKEY_get0_provider(pk) : NULL;
+
+    return p != NULL && strcmp(OSSL_PROVIDER_get0_name(p), "uringprov") == 0;
+}
+
+EVP_PKEY *uot_transfer(EVP_PKEY *pk, OSSL_LIB_CTX *libctx, int selection)
+{
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *out = NULL;
+
+    if (EVP_PKEY_todata(pk, selection, &params) > 0
+        && (ctx = EVP_PKEY_CTX_new_from_name(libctx, EVP_PKEY_get0_type_name(pk), NULL)) != NULL
+        && EVP_PKEY_fromdata_init(ctx) > 0)
+        EVP_PKEY_fromdata(ctx, &out, selection, params);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    return out;
+}

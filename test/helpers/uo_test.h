@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 /*
  * A fresh library context with the default provider and uringprov, and default properties
@@ -37,6 +38,11 @@ typedef struct {
     int fds_seen;   /* largest number of fds the wait ctx held at a pause */
     int last_fd;    /* the fd seen at the last pause, -1 if none */
 } UOT_JOB_STATS;
+
+/* 1 if pk's keydata is uringprov's. */
+int uot_held_by_uo(const EVP_PKEY *pk);
+/* pk's selected components, exported by its provider and imported into libctx; NULL if refused. */
+EVP_PKEY *uot_transfer(EVP_PKEY *pk, OSSL_LIB_CTX *libctx, int selection);
 
 /* Runs fn(arg) inside an ASYNC job until it finishes; returns fn's result (-1 on ASYNC_ERR). */
 int uot_run_in_job(uot_fn *fn, void *arg, UOT_JOB_STATS *st);
